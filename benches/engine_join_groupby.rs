@@ -1,0 +1,2 @@
+//! Engine bench placeholder.
+fn main() {}

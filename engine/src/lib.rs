@@ -1,0 +1,3 @@
+//! # deltaloop-engine
+//!
+//! DBSP over Z-sets. (Skeleton: filled in by the engine issue.)

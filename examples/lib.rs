@@ -1,0 +1,1 @@
+//! Runnable examples over deltaloop's public API; see `examples/README.md`.
