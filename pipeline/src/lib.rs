@@ -1,4 +1,14 @@
 //! # deltaloop-pipeline
 //!
-//! The pipeline language of deltaloop: the document type, JSONPath, the `@`-expression language
-//! and the aggregation compiler onto `deltaloop-engine` circuits.
+//! The pipeline language of deltaloop: the document type, JSONPath, the `@`-expression
+//! language and the aggregation compiler onto `deltaloop-engine` circuits.
+#![doc(test(attr(deny(warnings))))]
+
+mod path;
+mod value;
+
+pub use path::{Path, PathError, Root};
+pub use value::{
+    JsonError, Object, Str, Value, YamlError, canonical_json, from_yaml, to_yaml,
+    write_canonical_json,
+};

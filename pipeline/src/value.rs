@@ -1,0 +1,632 @@
+//! The document value: the hot data of the whole system.
+//!
+//! [`Value`] is a JSON-like tree with separate [`Value::Int`] and [`Value::Float`] variants.
+//! Clones are cheap: strings, lists and maps sit behind [`Arc`]s, so cloning a row never
+//! copies it. Maps are [`Object`]s, which keep their entries sorted by key and carry a
+//! hash computed at construction (and maintained incrementally on mutation), so hashing a
+//! map row is O(1) and equality can stop early on a hash mismatch or on shared pointers.
+//!
+//! # Row identity
+//!
+//! `PartialEq`, `Eq`, `Hash` and `Ord` implement *row identity*: two values are the same
+//! element iff their canonical JSON is the same. In particular numbers are normalized:
+//! `Int(3)` and `Float(3.0)` are equal and hash equal, at any depth. `Ord` is a total order
+//! consistent with that equality (all NaNs are equal and sort above every other number).
+//!
+//! The expression language's `@eq` uses a different, stricter equality, see
+//! [`Value::deep_eq`].
+
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::sync::Arc;
+
+mod json;
+mod serde_impl;
+mod yaml;
+
+pub use json::{JsonError, canonical_json, write_canonical_json};
+pub use yaml::{YamlError, from_yaml, to_yaml};
+
+pub(crate) use json::{format_go_float_f, format_go_value};
+
+/// A shared, immutable string, as stored in [`Value::String`] and as map keys.
+pub type Str = Arc<str>;
+
+/// A document value.
+///
+/// See the [module docs](self) for the identity semantics of `Eq`/`Hash`/`Ord`.
+#[derive(Clone, Default)]
+pub enum Value {
+    /// JSON `null`.
+    #[default]
+    Null,
+    /// A boolean.
+    Bool(bool),
+    /// A 64-bit signed integer (an integral JSON number).
+    Int(i64),
+    /// A 64-bit float (a JSON number with a `.`, `e` or `E`).
+    Float(f64),
+    /// A string.
+    String(Str),
+    /// A list.
+    List(Arc<Vec<Value>>),
+    /// A map with sorted keys and a cached hash.
+    Map(Arc<Object>),
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("Null"),
+            Value::Bool(b) => write!(f, "Bool({b})"),
+            Value::Int(i) => write!(f, "Int({i})"),
+            Value::Float(x) => write!(f, "Float({x:?})"),
+            Value::String(s) => write!(f, "String({s:?})"),
+            Value::List(l) => f.debug_list().entries(l.iter()).finish(),
+            Value::Map(m) => fmt::Debug::fmt(&**m, f),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    /// Formats the value as canonical JSON (see [`canonical_json`]).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut s = String::new();
+        write_canonical_json(self, &mut s);
+        f.write_str(&s)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Hashing.
+
+const SEED: u64 = 0x5eed_de17_a100_9001;
+const TAG_NULL: u64 = 0x6e75_6c6c;
+const TAG_BOOL: u64 = 0x626f_6f6c;
+const TAG_NUM: u64 = 0x6e75_6d62;
+const TAG_FLOAT: u64 = 0x666c_6f61;
+const TAG_STR: u64 = 0x7374_7269;
+const TAG_LIST: u64 = 0x6c69_7374;
+const TAG_MAP: u64 = 0x6d61_7073;
+
+/// Mixes two 64-bit words (folded multiply).
+#[inline]
+fn mix(a: u64, b: u64) -> u64 {
+    let m = u128::from(a ^ 0x9e37_79b9_7f4a_7c15) * u128::from(b ^ 0xa076_1d64_78bd_642f);
+    // Truncations are the point of a folded multiply.
+    #[allow(clippy::cast_possible_truncation)]
+    let (lo, hi) = (m as u64, (m >> 64) as u64);
+    lo ^ hi
+}
+
+#[inline]
+fn hash_str(s: &str) -> u64 {
+    foldhash::fast::FixedState::with_seed(SEED).hash_one(s)
+}
+
+/// The integral value of `f` when it is exactly representable as an `i64`.
+#[inline]
+pub(crate) fn float_as_exact_int(f: f64) -> Option<i64> {
+    // 2^63 as f64; the range [-2^63, 2^63) is exactly the i64 range.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if f.fract() == 0.0 && (-LIMIT..LIMIT).contains(&f) {
+        #[allow(clippy::cast_possible_truncation)]
+        Some(f as i64)
+    } else {
+        None
+    }
+}
+
+impl Value {
+    /// The structural 64-bit hash of the value (number-normalized, O(1) for maps).
+    ///
+    /// The hash is deterministic across processes and platforms.
+    #[must_use]
+    pub fn hash64(&self) -> u64 {
+        match self {
+            Value::Null => TAG_NULL,
+            Value::Bool(b) => mix(TAG_BOOL, u64::from(*b)),
+            Value::Int(i) => mix(TAG_NUM, i.cast_unsigned()),
+            Value::Float(f) => match float_as_exact_int(*f) {
+                Some(i) => mix(TAG_NUM, i.cast_unsigned()),
+                None if f.is_nan() => mix(TAG_FLOAT, f64::NAN.to_bits()),
+                None => mix(TAG_FLOAT, f.to_bits()),
+            },
+            Value::String(s) => mix(TAG_STR, hash_str(s)),
+            Value::List(l) => {
+                let mut h = mix(TAG_LIST, l.len() as u64);
+                for v in l.iter() {
+                    h = mix(h, v.hash64());
+                }
+                h
+            }
+            Value::Map(m) => m.hash64(),
+        }
+    }
+}
+
+impl Hash for Value {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash64());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Identity equality and order.
+
+fn type_rank(v: &Value) -> u8 {
+    match v {
+        Value::Null => 0,
+        Value::Bool(_) => 1,
+        Value::Int(_) | Value::Float(_) => 2,
+        Value::String(_) => 3,
+        Value::List(_) => 4,
+        Value::Map(_) => 5,
+    }
+}
+
+/// Compares an int with a float exactly; NaN sorts above every number.
+fn cmp_int_float(i: i64, f: f64) -> Ordering {
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if f.is_nan() || f >= LIMIT {
+        return Ordering::Less;
+    }
+    if f < -LIMIT {
+        return Ordering::Greater;
+    }
+    let t = f.trunc();
+    #[allow(clippy::cast_possible_truncation)]
+    let ti = t as i64;
+    i.cmp(&ti).then_with(|| {
+        let fr = f - t;
+        if fr > 0.0 {
+            Ordering::Less
+        } else if fr < 0.0 {
+            Ordering::Greater
+        } else {
+            Ordering::Equal
+        }
+    })
+}
+
+fn cmp_float(a: f64, b: f64) -> Ordering {
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        // Neither is NaN: partial_cmp is total here, and -0.0 == 0.0.
+        (false, false) => a.partial_cmp(&b).unwrap_or(Ordering::Equal),
+    }
+}
+
+fn cmp_numbers(a: &Value, b: &Value) -> Ordering {
+    match (a, b) {
+        (Value::Int(x), Value::Int(y)) => x.cmp(y),
+        (Value::Int(x), Value::Float(y)) => cmp_int_float(*x, *y),
+        (Value::Float(x), Value::Int(y)) => cmp_int_float(*y, *x).reverse(),
+        (Value::Float(x), Value::Float(y)) => cmp_float(*x, *y),
+        _ => Ordering::Equal,
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Value::Null, Value::Null) => true,
+            (Value::Bool(a), Value::Bool(b)) => a == b,
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                cmp_numbers(self, other) == Ordering::Equal
+            }
+            (Value::String(a), Value::String(b)) => a == b,
+            (Value::List(a), Value::List(b)) => Arc::ptr_eq(a, b) || a[..] == b[..],
+            (Value::Map(a), Value::Map(b)) => Arc::ptr_eq(a, b) || **a == **b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Value {}
+
+impl PartialOrd for Value {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Value {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (Value::Null, Value::Null) => Ordering::Equal,
+            (Value::Bool(a), Value::Bool(b)) => a.cmp(b),
+            (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                cmp_numbers(self, other)
+            }
+            (Value::String(a), Value::String(b)) => a.cmp(b),
+            (Value::List(a), Value::List(b)) => {
+                if Arc::ptr_eq(a, b) {
+                    Ordering::Equal
+                } else {
+                    a[..].cmp(&b[..])
+                }
+            }
+            (Value::Map(a), Value::Map(b)) => {
+                if Arc::ptr_eq(a, b) {
+                    Ordering::Equal
+                } else {
+                    a.entries.iter().cmp(b.entries.iter())
+                }
+            }
+            _ => type_rank(self).cmp(&type_rank(other)),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Accessors and constructors.
+
+impl Value {
+    /// The name of the value's type, as used in error messages:
+    /// `null`, `bool`, `int`, `float`, `string`, `list` or `map`.
+    #[must_use]
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Float(_) => "float",
+            Value::String(_) => "string",
+            Value::List(_) => "list",
+            Value::Map(_) => "map",
+        }
+    }
+
+    /// Whether the value is `null`.
+    #[must_use]
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// Whether the value is an int or a float.
+    #[must_use]
+    pub fn is_number(&self) -> bool {
+        matches!(self, Value::Int(_) | Value::Float(_))
+    }
+
+    /// The string slice, if the value is a string.
+    #[must_use]
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The elements, if the value is a list.
+    #[must_use]
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self {
+            Value::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// The map, if the value is a map.
+    #[must_use]
+    pub fn as_map(&self) -> Option<&Object> {
+        match self {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The integer, if the value is an int.
+    #[must_use]
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// The number as a float, if the value is an int or a float.
+    #[must_use]
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            #[allow(clippy::cast_precision_loss)]
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    /// The boolean, if the value is a bool.
+    #[must_use]
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// Looks up `key` if the value is a map.
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.as_map().and_then(|m| m.get(key))
+    }
+
+    /// Builds a list value.
+    #[must_use]
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(Arc::new(items))
+    }
+
+    /// Builds a map value from key/value pairs (a later duplicate key wins).
+    pub fn map<K: Into<Str>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
+        Value::Map(Arc::new(Object::from_entries(entries)))
+    }
+
+    /// Builds a string value.
+    pub fn string(s: impl Into<Str>) -> Value {
+        Value::String(s.into())
+    }
+
+    /// The `@eq` deep equality of the expression language.
+    ///
+    /// At the top level two numbers compare by value (`1 == 1.0`). Everything else is
+    /// structural **without** numeric normalization inside containers (`{a: 1} != {a: 1.0}`),
+    /// floats compare with IEEE `==` (NaN is unequal to itself) and `"1" != 1`.
+    #[must_use]
+    pub fn deep_eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Value::Int(a), Value::Int(b)) => a == b,
+            (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                match (self.as_f64(), other.as_f64()) {
+                    (Some(a), Some(b)) => a == b,
+                    _ => false,
+                }
+            }
+            _ => strict_eq(self, other),
+        }
+    }
+}
+
+/// Structural equality without numeric normalization (Go's `reflect.DeepEqual`).
+fn strict_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Null, Value::Null) => true,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Float(x), Value::Float(y)) => x == y,
+        (Value::String(x), Value::String(y)) => x == y,
+        (Value::List(x), Value::List(y)) => {
+            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| strict_eq(p, q))
+        }
+        (Value::Map(x), Value::Map(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .zip(y.iter())
+                    .all(|((k1, v1), (k2, v2))| k1 == k2 && strict_eq(v1, v2))
+        }
+        _ => false,
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+impl From<i64> for Value {
+    fn from(i: i64) -> Self {
+        Value::Int(i)
+    }
+}
+impl From<i32> for Value {
+    fn from(i: i32) -> Self {
+        Value::Int(i64::from(i))
+    }
+}
+impl From<f64> for Value {
+    fn from(f: f64) -> Self {
+        Value::Float(f)
+    }
+}
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::String(s.into())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::String(s.into())
+    }
+}
+impl From<Str> for Value {
+    fn from(s: Str) -> Self {
+        Value::String(s)
+    }
+}
+impl From<Vec<Value>> for Value {
+    fn from(v: Vec<Value>) -> Self {
+        Value::List(Arc::new(v))
+    }
+}
+impl From<Object> for Value {
+    fn from(o: Object) -> Self {
+        Value::Map(Arc::new(o))
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Object.
+
+/// A map with entries sorted by key and a cached structural hash.
+///
+/// Lookups are binary searches. The hash is the (commutative) sum of per-entry hashes, so
+/// inserting or removing an entry updates it in O(1) plus the hash of the entry's value
+/// (itself O(1) for nested maps).
+#[derive(Clone, Default)]
+pub struct Object {
+    entries: Vec<(Str, Value)>,
+    entry_sum: u64,
+}
+
+#[inline]
+fn entry_hash(k: &str, v: &Value) -> u64 {
+    mix(hash_str(k), v.hash64())
+}
+
+impl Object {
+    /// An empty map.
+    #[must_use]
+    pub fn new() -> Object {
+        Object::default()
+    }
+
+    /// Builds a map from key/value pairs; a later duplicate key wins.
+    pub fn from_entries<K: Into<Str>>(entries: impl IntoIterator<Item = (K, Value)>) -> Object {
+        let mut v: Vec<(Str, Value)> = entries.into_iter().map(|(k, v)| (k.into(), v)).collect();
+        // Stable sort keeps input order among equal keys; keep the last one.
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out: Vec<(Str, Value)> = Vec::with_capacity(v.len());
+        for (k, val) in v {
+            match out.last_mut() {
+                Some(last) if last.0 == k => last.1 = val,
+                _ => out.push((k, val)),
+            }
+        }
+        let entry_sum = out
+            .iter()
+            .fold(0u64, |acc, (k, v)| acc.wrapping_add(entry_hash(k, v)));
+        Object {
+            entries: out,
+            entry_sum,
+        }
+    }
+
+    /// The cached structural hash of the map.
+    #[must_use]
+    pub fn hash64(&self) -> u64 {
+        mix(TAG_MAP, self.entry_sum ^ (self.entries.len() as u64))
+    }
+
+    /// The number of entries.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the map is empty.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn position(&self, key: &str) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(k, _)| (**k).cmp(key))
+    }
+
+    /// Looks up a key.
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.position(key)
+            .ok()
+            .and_then(|i| self.entries.get(i))
+            .map(|(_, v)| v)
+    }
+
+    /// Whether the key is present.
+    #[must_use]
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.position(key).is_ok()
+    }
+
+    /// Inserts or replaces an entry, returning the previous value.
+    pub fn insert(&mut self, key: impl Into<Str>, value: Value) -> Option<Value> {
+        let key = key.into();
+        let h = entry_hash(&key, &value);
+        match self.position(&key) {
+            Ok(i) => {
+                let slot = self.entries.get_mut(i)?;
+                let old_h = entry_hash(&slot.0, &slot.1);
+                self.entry_sum = self.entry_sum.wrapping_sub(old_h).wrapping_add(h);
+                Some(std::mem::replace(&mut slot.1, value))
+            }
+            Err(i) => {
+                self.entries.insert(i, (key, value));
+                self.entry_sum = self.entry_sum.wrapping_add(h);
+                None
+            }
+        }
+    }
+
+    /// Removes an entry, returning its value.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        let i = self.position(key).ok()?;
+        let (k, v) = self.entries.remove(i);
+        self.entry_sum = self.entry_sum.wrapping_sub(entry_hash(&k, &v));
+        Some(v)
+    }
+
+    /// Mutates the value under `key` in place (keeping the cached hash right) and returns
+    /// the closure's result, or `None` when the key is absent.
+    pub fn modify<R>(&mut self, key: &str, f: impl FnOnce(&mut Value) -> R) -> Option<R> {
+        let i = self.position(key).ok()?;
+        let slot = self.entries.get_mut(i)?;
+        let old_h = entry_hash(&slot.0, &slot.1);
+        let r = f(&mut slot.1);
+        let new_h = entry_hash(&slot.0, &slot.1);
+        self.entry_sum = self.entry_sum.wrapping_sub(old_h).wrapping_add(new_h);
+        Some(r)
+    }
+
+    /// Iterates over the entries in key order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&Str, &Value)> + '_ {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    /// Iterates over the keys in order.
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &Str> + '_ {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    /// Iterates over the values in key order.
+    pub fn values(&self) -> impl ExactSizeIterator<Item = &Value> + '_ {
+        self.entries.iter().map(|(_, v)| v)
+    }
+}
+
+impl PartialEq for Object {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries.len() == other.entries.len()
+            && self.entry_sum == other.entry_sum
+            && self.entries == other.entries
+    }
+}
+
+impl Eq for Object {}
+
+impl Hash for Object {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash64());
+    }
+}
+
+impl fmt::Debug for Object {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.entries.iter().map(|(k, v)| (k, v)))
+            .finish()
+    }
+}
+
+impl<K: Into<Str>> FromIterator<(K, Value)> for Object {
+    fn from_iter<T: IntoIterator<Item = (K, Value)>>(iter: T) -> Self {
+        Object::from_entries(iter)
+    }
+}
+
+#[cfg(test)]
+mod tests;
