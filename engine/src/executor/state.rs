@@ -1,0 +1,276 @@
+//! The run-time state of stateful nodes, with one-step undo.
+//!
+//! Each stateful node records what it changed in the current step, so a step that fails at a
+//! later node can be rolled back: a failed step leaves the executor exactly as it was before
+//! the step, as if its inputs had never been fed.
+
+use std::sync::Arc;
+
+use crate::data::{Data, Weight};
+use crate::error::UserError;
+use crate::indexed::IndexedZSet;
+use crate::operator::{Group, GroupSpec, JoinSpec};
+use crate::zset::{RowMap, ZSet, row_map};
+
+/// Rows with their join keys: (key, row, weight).
+type Keyed<T> = Vec<(T, T, Weight)>;
+
+/// The incremental equi-join: both sides indexed by key.
+#[derive(Debug)]
+pub(crate) struct JoinState<T: Data> {
+    spec: JoinSpec<T>,
+    left: IndexedZSet<T, T>,
+    right: IndexedZSet<T, T>,
+    /// The keyed deltas folded in by the last step, for undo.
+    undo: Option<(Keyed<T>, Keyed<T>)>,
+}
+
+/// Keys every row of `delta`; rows without a key are dropped (they never match).
+fn keyed<T: Data>(key: &crate::operator::KeyFn<T>, delta: &ZSet<T>) -> Result<Keyed<T>, UserError> {
+    let mut out = Vec::with_capacity(delta.len());
+    for (row, w) in delta.iter() {
+        if let Some(k) = (key.func())(row)? {
+            out.push((k, row.clone(), w));
+        }
+    }
+    Ok(out)
+}
+
+impl<T: Data> JoinState<T> {
+    pub(crate) fn new(spec: JoinSpec<T>) -> Self {
+        Self {
+            spec,
+            left: IndexedZSet::new(),
+            right: IndexedZSet::new(),
+            undo: None,
+        }
+    }
+
+    /// Emits Δa⋈B + A⋈Δb + Δa⋈Δb (A, B the states before the step), then folds the deltas
+    /// into the indexes. Nothing is folded when user logic fails.
+    pub(crate) fn step(&mut self, da: &ZSet<T>, db: &ZSet<T>) -> Result<ZSet<T>, UserError> {
+        self.undo = None;
+        if da.is_empty() && db.is_empty() {
+            return Ok(ZSet::new());
+        }
+        let ka = keyed(&self.spec.left_key, da)?;
+        let kb = keyed(&self.spec.right_key, db)?;
+        let combine = self.spec.combine.func();
+        let mut out = ZSet::with_capacity(ka.len() + kb.len());
+        for (k, a, wa) in &ka {
+            if let Some(group) = self.right.get(k) {
+                for (b, wb) in group.iter() {
+                    out.insert(combine(a, b)?, wa * wb);
+                }
+            }
+        }
+        for (k, b, wb) in &kb {
+            if let Some(group) = self.left.get(k) {
+                for (a, wa) in group.iter() {
+                    out.insert(combine(a, b)?, wa * wb);
+                }
+            }
+        }
+        if !ka.is_empty() && !kb.is_empty() {
+            let mut small: RowMap<&T, Vec<(&T, Weight)>> = row_map(kb.len());
+            for (k, b, wb) in &kb {
+                small.entry(k).or_default().push((b, *wb));
+            }
+            for (k, a, wa) in &ka {
+                if let Some(matches) = small.get(k) {
+                    for (b, wb) in matches {
+                        out.insert(combine(a, b)?, wa * wb);
+                    }
+                }
+            }
+        }
+        for (k, a, w) in &ka {
+            self.left.insert_ref(k, a, *w);
+        }
+        for (k, b, w) in &kb {
+            self.right.insert_ref(k, b, *w);
+        }
+        self.undo = Some((ka, kb));
+        Ok(out)
+    }
+
+    pub(crate) fn rollback(&mut self) {
+        if let Some((ka, kb)) = self.undo.take() {
+            for (k, a, w) in ka {
+                self.left.insert(k, a, -w);
+            }
+            for (k, b, w) in kb {
+                self.right.insert(k, b, -w);
+            }
+        }
+    }
+}
+
+/// One group and the output row last emitted for it.
+#[derive(Debug)]
+struct GroupEntry<T: Data> {
+    group: Group<T>,
+    output: Option<T>,
+}
+
+impl<T: Data> Default for GroupEntry<T> {
+    fn default() -> Self {
+        Self {
+            group: Group::default(),
+            output: None,
+        }
+    }
+}
+
+/// What one group-by step changed: the member updates and the outputs they replaced.
+type GroupUndo<T> = (Vec<(T, T, T, Weight)>, Vec<(T, Option<T>)>);
+
+/// The incremental group-by: the groups and their last output rows.
+#[derive(Debug)]
+pub(crate) struct GroupState<T: Data> {
+    spec: GroupSpec<T>,
+    groups: RowMap<T, GroupEntry<T>>,
+    undo: Option<GroupUndo<T>>,
+}
+
+impl<T: Data> GroupState<T> {
+    pub(crate) fn new(spec: GroupSpec<T>) -> Self {
+        Self {
+            spec,
+            groups: row_map(0),
+            undo: None,
+        }
+    }
+
+    fn apply(&mut self, updates: &[(T, T, T, Weight)], sign: Weight) {
+        for (key, value, row, w) in updates {
+            if let Some(entry) = self.groups.get_mut(key) {
+                entry.group.update(row, value, w * sign);
+            } else {
+                let mut entry = GroupEntry::default();
+                entry.group.update(row, value, w * sign);
+                self.groups.insert(key.clone(), entry);
+            }
+        }
+    }
+
+    /// Applies the delta to the groups and emits −old/+new for every touched group whose
+    /// output row changed.
+    pub(crate) fn step(&mut self, delta: &ZSet<T>) -> Result<ZSet<T>, UserError> {
+        self.undo = None;
+        if delta.is_empty() {
+            return Ok(ZSet::new());
+        }
+        let group = self.spec.group.func();
+        let mut updates = Vec::with_capacity(delta.len());
+        for (row, w) in delta.iter() {
+            let (key, value) = group(row)?;
+            updates.push((key, value, row.clone(), w));
+        }
+        self.apply(&updates, 1);
+        let mut touched: Vec<&T> = updates.iter().map(|(k, ..)| k).collect();
+        touched.sort_unstable();
+        touched.dedup();
+        let mut fresh = Vec::with_capacity(touched.len());
+        for key in &touched {
+            let new = match self.groups.get(*key) {
+                Some(entry) if entry.group.count() > 0 => {
+                    match self.spec.aggregate.aggregate(key, &entry.group) {
+                        Ok(row) => row,
+                        Err(e) => {
+                            let updates = updates.clone();
+                            self.apply(&updates, -1);
+                            self.groups
+                                .retain(|_, e| !(e.group.is_empty() && e.output.is_none()));
+                            return Err(e);
+                        }
+                    }
+                }
+                _ => None,
+            };
+            fresh.push(((*key).clone(), new));
+        }
+        let mut out = ZSet::with_capacity(2 * fresh.len());
+        let mut replaced = Vec::with_capacity(fresh.len());
+        for (key, new) in fresh {
+            let Some(entry) = self.groups.get_mut(&key) else {
+                continue;
+            };
+            if entry.output != new {
+                if let Some(old) = &entry.output {
+                    out.insert(old.clone(), -1);
+                }
+                if let Some(row) = &new {
+                    out.insert(row.clone(), 1);
+                }
+            }
+            let old = std::mem::replace(&mut entry.output, new);
+            if entry.group.is_empty() && entry.output.is_none() {
+                self.groups.remove(&key);
+            }
+            replaced.push((key, old));
+        }
+        self.undo = Some((updates, replaced));
+        Ok(out)
+    }
+
+    pub(crate) fn rollback(&mut self) {
+        if let Some((updates, replaced)) = self.undo.take() {
+            self.apply(&updates, -1);
+            for (key, old) in replaced {
+                let entry = self.groups.entry(key).or_default();
+                entry.output = old;
+            }
+            self.groups
+                .retain(|_, e| !(e.group.is_empty() && e.output.is_none()));
+        }
+    }
+}
+
+/// The state of one executor node.
+#[derive(Debug)]
+pub(crate) enum NodeState<T: Data> {
+    /// Stateless.
+    None,
+    /// An input: the delta fed since the last step.
+    Input(ZSet<T>),
+    /// z⁻¹: the value absorbed in the previous step.
+    Delay(Arc<ZSet<T>>),
+    /// ∫: the accumulator, and the delta added this step (for undo).
+    Integrate(Arc<ZSet<T>>, Option<Arc<ZSet<T>>>),
+    /// D: the previous input, and the one it replaced (for undo).
+    Differentiate(Arc<ZSet<T>>, Option<Arc<ZSet<T>>>),
+    /// delta0: whether it has fired, and whether it fired this step.
+    Delta0(bool, bool),
+    /// The incremental equi-join.
+    Join(Box<JoinState<T>>),
+    /// The incremental group-by.
+    Group(Box<GroupState<T>>),
+}
+
+impl<T: Data> NodeState<T> {
+    /// Undoes what the node did in the current step.
+    pub(crate) fn rollback(&mut self) {
+        match self {
+            NodeState::Integrate(acc, undo) => {
+                if let Some(delta) = undo.take() {
+                    Arc::make_mut(acc).add_assign_scaled(&delta, -1);
+                }
+            }
+            NodeState::Differentiate(prev, undo) => {
+                if let Some(old) = undo.take() {
+                    *prev = old;
+                }
+            }
+            NodeState::Delta0(fired, now) => {
+                if *now {
+                    *fired = false;
+                    *now = false;
+                }
+            }
+            NodeState::Join(j) => j.rollback(),
+            NodeState::Group(g) => g.rollback(),
+            NodeState::None | NodeState::Input(_) | NodeState::Delay(_) => {}
+        }
+    }
+}
