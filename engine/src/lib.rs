@@ -65,6 +65,21 @@ mod zset;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+/// The Rust code blocks of the README and of `doc/`, compiled and run as doctests.
+#[cfg(doctest)]
+mod doc_pages {
+    #[doc = include_str!("../../README.md")]
+    struct Readme;
+    #[doc = include_str!("../../doc/concepts/zsets.md")]
+    struct Zsets;
+    #[doc = include_str!("../../doc/concepts/circuits.md")]
+    struct Circuits;
+    #[doc = include_str!("../../doc/concepts/incrementalization.md")]
+    struct Incrementalization;
+    #[doc = include_str!("../../doc/concepts/closed-loops.md")]
+    struct ClosedLoops;
+}
+
 pub use circuit::{Circuit, Edge, input_id, output_id, sanitize, to_dot, to_mermaid};
 pub use data::{Data, Weight};
 pub use error::{Error, Result, UserError};
