@@ -1,1 +1,4 @@
-//! Integration tests.
+//! The integration-test binary of `deltaloop-pipeline` (one binary, ripgrep style).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod conformance_expressions;

@@ -1,0 +1,38 @@
+//! Literal operators: `@nil`, `@bool`, `@int`, `@float`, `@string`, `@list`, `@dict`,
+//! `@literal` (the last three are node kinds of their own).
+
+use std::sync::Arc;
+
+use super::coerce::{as_bool, as_float, as_int, as_string};
+use super::{EvalContext, Node, Op, eval_arg};
+use crate::error::EvalError;
+use crate::value::{Object, Str, Value};
+
+pub(super) fn eval(op: Op, args: &[Node], ctx: &EvalContext<'_>) -> Result<Value, EvalError> {
+    let name = op.name();
+    let v = eval_arg(args, 0, ctx)?;
+    match op {
+        Op::Bool => as_bool(&v).map(Value::Bool),
+        Op::Int => as_int(&v).map(Value::Int),
+        Op::Float => as_float(&v).map(Value::Float),
+        Op::String => Ok(Value::String(as_string(&v))),
+        _ => Ok(Value::Null),
+    }
+    .map_err(|m| EvalError::op(name, m))
+}
+
+pub(super) fn eval_list(items: &[Node], ctx: &EvalContext<'_>) -> Result<Value, EvalError> {
+    let out = items
+        .iter()
+        .map(|n| n.eval(ctx))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Value::List(Arc::new(out)))
+}
+
+pub(super) fn eval_dict(entries: &[(Str, Node)], ctx: &EvalContext<'_>) -> Result<Value, EvalError> {
+    let out = entries
+        .iter()
+        .map(|(k, n)| n.eval(ctx).map(|v| (k.clone(), v)))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Value::Map(Arc::new(Object::from_entries(out))))
+}

@@ -1,0 +1,32 @@
+//! Runs every case of `conformance/expressions.json` (copied from the shared vectors).
+
+use deltaloop_pipeline::conformance::{VectorKind, run_vectors};
+
+const EXPRESSIONS: &str = include_str!("conformance/expressions.json");
+
+#[test]
+fn every_expression_vector_should_pass() {
+    let report = run_vectors(EXPRESSIONS).unwrap();
+    eprintln!("{report}");
+    assert_eq!(report.kind, VectorKind::Expressions);
+    assert!(report.results.len() >= 175, "expected at least 175 cases");
+    let failures: Vec<String> = report
+        .failures()
+        .map(|r| format!("{}: {:?}", r.name, r.outcome))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} expression vectors failed:\n{}",
+        failures.len(),
+        report.results.len(),
+        failures.join("\n")
+    );
+    assert_eq!(report.passed(), report.results.len());
+}
+
+#[test]
+fn other_vector_kinds_should_be_reported_unsupported() {
+    let report = run_vectors(include_str!("conformance/transforms.json")).unwrap();
+    assert_eq!(report.kind, VectorKind::Transforms);
+    assert_eq!(report.unsupported(), report.results.len());
+}
