@@ -19,6 +19,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use std::cell::RefCell;
 use std::fmt;
 
 use crate::error::{CompileError, EvalError};
@@ -46,12 +47,21 @@ pub use callback::CallbackFn;
 pub use registry::{Registry, RegistryError};
 
 /// The evaluation context: current document, subject and frozen time.
+///
+/// `@setField` never mutates the values a context borrows: within one evaluation it
+/// writes a copy-on-write scratch version of the document (or subject) that later reads
+/// of `$` (or `$$`) in the same evaluation see, as the reference's private copy does.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EvalContext<'a> {
     document: Option<&'a Value>,
     subject: Option<&'a Value>,
     now: Option<&'a str>,
+    document_scratch: Option<&'a Scratch>,
+    subject_scratch: Option<&'a Scratch>,
 }
+
+/// The per-evaluation written version of the document or subject.
+pub(crate) type Scratch = RefCell<Option<Value>>;
 
 impl<'a> EvalContext<'a> {
     /// An empty context: no document, no subject, the wall clock for `@now`.
@@ -99,8 +109,9 @@ impl<'a> EvalContext<'a> {
         self.now
     }
 
-    /// A context with the same document and time and a different subject.
-    pub(crate) fn rebind<'b>(&self, subject: &'b Value) -> EvalContext<'b>
+    /// A context with the same document and time and a different subject (with its own
+    /// scratch slot).
+    pub(crate) fn rebind<'b>(&self, subject: &'b Value, scratch: &'b Scratch) -> EvalContext<'b>
     where
         'a: 'b,
     {
@@ -108,6 +119,35 @@ impl<'a> EvalContext<'a> {
             document: self.document,
             subject: Some(subject),
             now: self.now,
+            document_scratch: self.document_scratch,
+            subject_scratch: Some(scratch),
+        }
+    }
+
+    /// The current document as this evaluation sees it (after `@setField` writes).
+    pub(crate) fn current_document(&self) -> Option<Value> {
+        Self::current(self.document, self.document_scratch)
+    }
+
+    /// The current subject as this evaluation sees it (after `@setField` writes).
+    pub(crate) fn current_subject(&self) -> Option<Value> {
+        Self::current(self.subject, self.subject_scratch)
+    }
+
+    fn current(base: Option<&Value>, scratch: Option<&Scratch>) -> Option<Value> {
+        if let Some(cell) = scratch
+            && let Ok(slot) = cell.try_borrow()
+            && let Some(v) = slot.as_ref()
+        {
+            return Some(v.clone());
+        }
+        base.cloned()
+    }
+
+    pub(crate) fn scratch(&self, root: crate::path::Root) -> Option<&'a Scratch> {
+        match root {
+            crate::path::Root::Document => self.document_scratch,
+            crate::path::Root::Subject => self.subject_scratch,
         }
     }
 }
@@ -193,7 +233,13 @@ impl Expr {
     /// [`EvalError::FieldNotFound`] when a path selects nothing (and no enclosing
     /// operator handles it), other [`EvalError`]s for type errors and the like.
     pub fn eval(&self, ctx: &EvalContext<'_>) -> Result<Value, EvalError> {
-        self.node.eval(ctx)
+        let (doc, subject) = (Scratch::default(), Scratch::default());
+        let ctx = EvalContext {
+            document_scratch: ctx.document_scratch.or(Some(&doc)),
+            subject_scratch: ctx.subject_scratch.or(Some(&subject)),
+            ..*ctx
+        };
+        self.node.eval(&ctx)
     }
 
     /// The JSON surface form; compiling it again gives an equivalent expression.

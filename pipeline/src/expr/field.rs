@@ -24,13 +24,13 @@ fn resolve<'p>(
     }
 }
 
-/// The value a path's root designates.
-fn root_value<'a>(op: &'static str, path: &Path, ctx: &EvalContext<'a>) -> Result<&'a Value, EvalError> {
+/// The value a path's root designates (as written so far in this evaluation).
+fn root_value(op: &'static str, path: &Path, ctx: &EvalContext<'_>) -> Result<Value, EvalError> {
     match path.root() {
         Root::Document => ctx
-            .document()
+            .current_document()
             .ok_or_else(|| EvalError::op(op, "no document in context")),
-        Root::Subject => match ctx.subject() {
+        Root::Subject => match ctx.current_subject() {
             None => Err(EvalError::op(op, "no subject in context")),
             Some(s @ Value::Map(_)) => Ok(s),
             Some(other) => Err(EvalError::op(
@@ -44,7 +44,7 @@ fn root_value<'a>(op: &'static str, path: &Path, ctx: &EvalContext<'a>) -> Resul
 fn read(op: &'static str, p: &PathArg, ctx: &EvalContext<'_>) -> Result<Value, EvalError> {
     let path = resolve(op, p, ctx)?;
     let root = root_value(op, &path, ctx)?;
-    path.get(root).map_err(|e| match e {
+    path.get(&root).map_err(|e| match e {
         PathError::FieldNotFound { path } => EvalError::FieldNotFound { path },
         other => EvalError::op(op, other.to_string()),
     })
@@ -62,20 +62,31 @@ pub(super) fn exists(p: &PathArg, ctx: &EvalContext<'_>) -> Result<Value, EvalEr
     }
 }
 
-/// Writes into a copy of the document (returning the document) or of the subject
-/// (returning the subject). The input is never mutated: untouched subtrees stay shared.
+/// Writes into this evaluation's copy of the document (returning the document) or of the
+/// subject (returning the subject). The borrowed input is never mutated: untouched
+/// subtrees stay shared, and later reads in the same evaluation see the write.
 pub(super) fn set_field(p: &PathArg, value: &Node, ctx: &EvalContext<'_>) -> Result<Value, EvalError> {
     const OP: &str = "@setField";
     let path = resolve(OP, p, ctx)?;
     let v = value.eval(ctx)?;
-    let mut target = root_value(OP, &path, ctx)?.clone();
-    path.set(&mut target, v)
-        .map_err(|e| EvalError::op(OP, e.to_string()))?;
+    let scratch = ctx.scratch(path.root());
+    // Take the scratch version out so that copy-on-write finds it unshared.
+    let taken = scratch.and_then(|c| c.try_borrow_mut().ok().and_then(|mut s| s.take()));
+    let mut target = match taken {
+        Some(t) => t,
+        None => root_value(OP, &path, ctx)?,
+    };
+    let result = path.set(&mut target, v);
+    if let Some(cell) = scratch
+        && let Ok(mut slot) = cell.try_borrow_mut()
+    {
+        *slot = Some(target.clone());
+    }
+    result.map_err(|e| EvalError::op(OP, e.to_string()))?;
     Ok(target)
 }
 
 pub(super) fn copy(ctx: &EvalContext<'_>) -> Result<Value, EvalError> {
-    ctx.document()
-        .cloned()
+    ctx.current_document()
         .ok_or_else(|| EvalError::op("@copy", "no document in context"))
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::coerce::{as_bool, as_float, as_int, as_list};
-use super::{EvalContext, Node, Op, arg, eval_arg};
+use super::{EvalContext, Node, Op, Scratch, arg, eval_arg};
 use crate::error::EvalError;
 use crate::value::{Object, Value, canonical_json};
 
@@ -21,7 +21,8 @@ pub(super) fn eval(op: Op, args: &[Node], ctx: &EvalContext<'_>) -> Result<Value
             let f = arg(args, 0);
             let mut out = Vec::with_capacity(items.len());
             for item in items {
-                let v = f.eval(&ctx.rebind(item))?;
+                let scratch = Scratch::default();
+                let v = f.eval(&ctx.rebind(item, &scratch))?;
                 if op == Op::Map {
                     out.push(v);
                 } else if as_bool(&v).map_err(|m| err(format!("predicate must return bool: {m}")))? {
@@ -155,7 +156,8 @@ fn sort_by(cmp: &Node, list: &Value, ctx: &EvalContext<'_>) -> Result<Value, Eva
             ("a", x.clone()),
             ("b", y.clone()),
         ])));
-        let r = cmp.eval(&ctx.rebind(&subject))?;
+        let scratch = Scratch::default();
+        let r = cmp.eval(&ctx.rebind(&subject, &scratch))?;
         comparator_result(&r).map(|c| c < 0)
     };
     let sorted = merge_sort(items.to_vec(), &mut less)?;

@@ -16,7 +16,7 @@ pub(super) fn eval(op: Op, args: &[Node], ctx: &EvalContext<'_>) -> Result<Value
     let err = |m: String| EvalError::op(name, m);
     match op {
         Op::Noop => Ok(Value::Null),
-        Op::Subject => Ok(ctx.subject().cloned().unwrap_or(Value::Null)),
+        Op::Subject => Ok(ctx.current_subject().unwrap_or(Value::Null)),
         Op::Hash => Ok(Value::from(hash_hex(&eval_arg(args, 0, ctx)?))),
         Op::Rnd => {
             let lo = eval_arg(args, 0, ctx)?;
