@@ -581,7 +581,7 @@ fn eval_call(op: Op, args: &[Node], ctx: &EvalContext<'_>) -> Result<Value, Eval
 }
 
 /// The single argument of a unary operator (the parser guarantees it exists).
-pub(crate) fn arg<'n>(args: &'n [Node], i: usize) -> &'n Node {
+pub(crate) fn arg(args: &[Node], i: usize) -> &Node {
     static NULL: Node = Node::Const(Value::Null);
     args.get(i).unwrap_or(&NULL)
 }

@@ -298,12 +298,14 @@ impl Path {
                 path: self.text.to_string(),
             });
         }
-        let root_copy = if self.simple { None } else { Some(target.clone()) };
-        set_at(&self.segments, target, &new, root_copy.as_ref()).map_err(|reason| {
-            PathError::Set {
-                path: self.text.to_string(),
-                reason,
-            }
+        let root_copy = if self.simple {
+            None
+        } else {
+            Some(target.clone())
+        };
+        set_at(&self.segments, target, &new, root_copy.as_ref()).map_err(|reason| PathError::Set {
+            path: self.text.to_string(),
+            reason,
         })
     }
 
@@ -476,9 +478,10 @@ fn compare(a: &Value, op: CmpOp, b: &Value) -> bool {
     use std::cmp::Ordering;
     let ord: Option<Ordering> = match (a, b) {
         (Value::Int(x), Value::Int(y)) => Some(x.cmp(y)),
-        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-            a.as_f64().zip(b.as_f64()).and_then(|(x, y)| x.partial_cmp(&y))
-        }
+        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => a
+            .as_f64()
+            .zip(b.as_f64())
+            .and_then(|(x, y)| x.partial_cmp(&y)),
         (Value::String(x), Value::String(y)) => Some(x.cmp(y)),
         _ => None,
     };

@@ -35,7 +35,12 @@ pub type Str = Arc<str>;
 
 /// A document value.
 ///
-/// See the [module docs](self) for the identity semantics of `Eq`/`Hash`/`Ord`.
+/// `Eq`, `Hash` and `Ord` are *row identity*: two values are equal iff their canonical
+/// JSON is the same, so numbers are normalized (`Int(3) == Float(3.0)`, at any depth, with
+/// equal hashes). `Ord` is a total order consistent with that (nulls, bools, numbers,
+/// strings, lists, maps; all NaNs are equal and sort above every other number). Maps hash
+/// in O(1) (the hash is cached) and compare with early exits on hash mismatch and shared
+/// pointers. The expression language's `@eq` is [`Value::deep_eq`] instead.
 #[derive(Clone, Default)]
 pub enum Value {
     /// JSON `null`.

@@ -20,7 +20,7 @@ pub(super) fn eval(op: Op, args: &[Node], ctx: &EvalContext<'_>) -> Result<Value
                 Pair::Ints(_, 0) => Err(EvalError::op(name, "division by zero")),
                 Pair::Ints(x, y) => Ok(Value::Int(x.wrapping_div(y))),
                 Pair::Floats(x, y) if op == Op::Sub => Ok(Value::Float(x - y)),
-                Pair::Floats(_, y) if y == 0.0 => Err(EvalError::op(name, "division by zero")),
+                Pair::Floats(_, 0.0) => Err(EvalError::op(name, "division by zero")),
                 Pair::Floats(x, y) => Ok(Value::Float(x / y)),
             }
         }
@@ -57,10 +57,14 @@ fn numeric_pair(a: &Value, b: &Value) -> Result<Pair, String> {
             a.as_f64().unwrap_or(0.0),
             b.as_f64().unwrap_or(0.0),
         )),
-        (Value::Int(_) | Value::Float(_), other) => {
-            Err(format!("second operand is not numeric: {}", other.type_name()))
-        }
-        (other, _) => Err(format!("first operand is not numeric: {}", other.type_name())),
+        (Value::Int(_) | Value::Float(_), other) => Err(format!(
+            "second operand is not numeric: {}",
+            other.type_name()
+        )),
+        (other, _) => Err(format!(
+            "first operand is not numeric: {}",
+            other.type_name()
+        )),
     }
 }
 

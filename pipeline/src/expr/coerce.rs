@@ -31,7 +31,9 @@ pub(crate) fn as_int(v: &Value) -> Result<i64, String> {
         #[allow(clippy::cast_possible_truncation)]
         Value::Float(f) => Ok(*f as i64),
         Value::Bool(b) => Ok(i64::from(*b)),
-        Value::String(s) => parse_go_int(s).ok_or_else(|| format!("cannot convert string {s:?} to int")),
+        Value::String(s) => {
+            parse_go_int(s).ok_or_else(|| format!("cannot convert string {s:?} to int"))
+        }
         other => Err(format!("cannot convert {} to int", other.type_name())),
     }
 }
@@ -52,7 +54,9 @@ pub(crate) fn as_float(v: &Value) -> Result<f64, String> {
         Value::Int(i) => Ok(*i as f64),
         Value::Float(f) => Ok(*f),
         Value::Bool(b) => Ok(if *b { 1.0 } else { 0.0 }),
-        Value::String(s) => parse_go_float(s).ok_or_else(|| format!("cannot convert string {s:?} to float")),
+        Value::String(s) => {
+            parse_go_float(s).ok_or_else(|| format!("cannot convert string {s:?} to float"))
+        }
         other => Err(format!("cannot convert {} to float", other.type_name())),
     }
 }
@@ -69,7 +73,11 @@ fn parse_go_float(s: &str) -> Option<f64> {
     if let Some(f) = special {
         return Some(if neg { -f } else { f });
     }
-    if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')) {
+    if body.is_empty()
+        || !body
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+    {
         return None;
     }
     s.parse::<f64>().ok()

@@ -28,16 +28,22 @@ pub(super) fn eval(op: Op, args: &[Node], ctx: &EvalContext<'_>) -> Result<Value
 fn compare(a: &Value, b: &Value) -> Result<Ordering, String> {
     match (a, b) {
         (Value::String(x), Value::String(y)) => Ok(x.as_bytes().cmp(y.as_bytes())),
-        (Value::String(_), other) => Err(format!("cannot compare string with {}", other.type_name())),
+        (Value::String(_), other) => {
+            Err(format!("cannot compare string with {}", other.type_name()))
+        }
         (Value::Int(x), Value::Int(y)) => Ok(x.cmp(y)),
         (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
             let (x, y) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
             // NaN compares as neither less nor greater, like Go's two `<` tests.
             Ok(x.partial_cmp(&y).unwrap_or(Ordering::Equal))
         }
-        (Value::Int(_) | Value::Float(_), other) => {
-            Err(format!("second operand is not numeric: {}", other.type_name()))
-        }
-        (other, _) => Err(format!("first operand is not numeric: {}", other.type_name())),
+        (Value::Int(_) | Value::Float(_), other) => Err(format!(
+            "second operand is not numeric: {}",
+            other.type_name()
+        )),
+        (other, _) => Err(format!(
+            "first operand is not numeric: {}",
+            other.type_name()
+        )),
     }
 }

@@ -18,7 +18,10 @@ pub(super) fn eval(op: Op, args: &[Node], ctx: &EvalContext<'_>) -> Result<Value
                 // case is false.
                 let v = pair.eval(ctx)?;
                 let items = as_list(&v).ok().filter(|l| l.len() == 2).ok_or_else(|| {
-                    EvalError::op("@switch", format!("argument {i}: expected a [case, value] pair"))
+                    EvalError::op(
+                        "@switch",
+                        format!("argument {i}: expected a [case, value] pair"),
+                    )
                 })?;
                 let (case, value) = match items {
                     [c, v] => (c, v),

@@ -65,7 +65,11 @@ pub(super) fn exists(p: &PathArg, ctx: &EvalContext<'_>) -> Result<Value, EvalEr
 /// Writes into this evaluation's copy of the document (returning the document) or of the
 /// subject (returning the subject). The borrowed input is never mutated: untouched
 /// subtrees stay shared, and later reads in the same evaluation see the write.
-pub(super) fn set_field(p: &PathArg, value: &Node, ctx: &EvalContext<'_>) -> Result<Value, EvalError> {
+pub(super) fn set_field(
+    p: &PathArg,
+    value: &Node,
+    ctx: &EvalContext<'_>,
+) -> Result<Value, EvalError> {
     const OP: &str = "@setField";
     let path = resolve(OP, p, ctx)?;
     let v = value.eval(ctx)?;

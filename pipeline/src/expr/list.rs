@@ -17,7 +17,8 @@ pub(super) fn eval(op: Op, args: &[Node], ctx: &EvalContext<'_>) -> Result<Value
     match op {
         Op::Map | Op::Filter => {
             let list = eval_arg(args, 1, ctx)?;
-            let items = as_list(&list).map_err(|m| err(format!("second argument must be a list: {m}")))?;
+            let items =
+                as_list(&list).map_err(|m| err(format!("second argument must be a list: {m}")))?;
             let f = arg(args, 0);
             let mut out = Vec::with_capacity(items.len());
             for item in items {
@@ -25,7 +26,9 @@ pub(super) fn eval(op: Op, args: &[Node], ctx: &EvalContext<'_>) -> Result<Value
                 let v = f.eval(&ctx.rebind(item, &scratch))?;
                 if op == Op::Map {
                     out.push(v);
-                } else if as_bool(&v).map_err(|m| err(format!("predicate must return bool: {m}")))? {
+                } else if as_bool(&v)
+                    .map_err(|m| err(format!("predicate must return bool: {m}")))?
+                {
                     out.push(item.clone());
                 }
             }
@@ -58,14 +61,21 @@ pub(super) fn eval(op: Op, args: &[Node], ctx: &EvalContext<'_>) -> Result<Value
         Op::Min | Op::Max => {
             let values = eval_all(args, ctx)?;
             if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_number()) {
-                return Err(err(format!("argument {i}: expected numeric, got {}", v.type_name())));
+                return Err(err(format!(
+                    "argument {i}: expected numeric, got {}",
+                    v.type_name()
+                )));
             }
             let Some(first) = values.first() else {
                 return Err(err("empty list".to_owned()));
             };
             if values.iter().all(|v| matches!(v, Value::Int(_))) {
                 let ints = values.iter().filter_map(Value::as_i64);
-                let r = if op == Op::Min { ints.min() } else { ints.max() };
+                let r = if op == Op::Min {
+                    ints.min()
+                } else {
+                    ints.max()
+                };
                 Ok(Value::Int(r.unwrap_or(0)))
             } else {
                 let mut best = first.as_f64().unwrap_or(0.0);
@@ -106,7 +116,8 @@ pub(super) fn eval(op: Op, args: &[Node], ctx: &EvalContext<'_>) -> Result<Value
         Op::In => {
             let x = eval_arg(args, 0, ctx)?;
             let list = eval_arg(args, 1, ctx)?;
-            let items = as_list(&list).map_err(|m| err(format!("second argument must be a list: {m}")))?;
+            let items =
+                as_list(&list).map_err(|m| err(format!("second argument must be a list: {m}")))?;
             Ok(Value::Bool(items.iter().any(|e| x.deep_eq(e))))
         }
         Op::Range => {
@@ -126,12 +137,7 @@ pub(super) fn eval(op: Op, args: &[Node], ctx: &EvalContext<'_>) -> Result<Value
                 items
                     .iter()
                     .enumerate()
-                    .map(|(i, v)| {
-                        Value::map([
-                            ("index", len_value(i)),
-                            ("value", v.clone()),
-                        ])
-                    })
+                    .map(|(i, v)| Value::map([("index", len_value(i)), ("value", v.clone())]))
                     .collect(),
             ))
         }
@@ -181,7 +187,10 @@ fn comparator_result(v: &Value) -> Result<i64, EvalError> {
         other => {
             return Err(EvalError::op(
                 "@sortBy",
-                format!("comparator must return -1, 0, or 1, got {}", other.type_name()),
+                format!(
+                    "comparator must return -1, 0, or 1, got {}",
+                    other.type_name()
+                ),
             ));
         }
     };

@@ -29,7 +29,10 @@ pub(super) fn eval_list(items: &[Node], ctx: &EvalContext<'_>) -> Result<Value, 
     Ok(Value::List(Arc::new(out)))
 }
 
-pub(super) fn eval_dict(entries: &[(Str, Node)], ctx: &EvalContext<'_>) -> Result<Value, EvalError> {
+pub(super) fn eval_dict(
+    entries: &[(Str, Node)],
+    ctx: &EvalContext<'_>,
+) -> Result<Value, EvalError> {
     let out = entries
         .iter()
         .map(|(k, n)| n.eval(ctx).map(|v| (k.clone(), v)))

@@ -52,7 +52,10 @@ fn path_arg(p: &PathArg) -> Json {
             let j = n.to_json();
             match (n.as_ref(), &j) {
                 (_, j) if is_operator_json(j) => j.clone(),
-                (Node::Const(Value::Float(_) | Value::Bool(_) | Value::Null | Value::Int(_)), _) => j,
+                (
+                    Node::Const(Value::Float(_) | Value::Bool(_) | Value::Null | Value::Int(_)),
+                    _,
+                ) => j,
                 _ => Json::Array(vec![j]),
             }
         }
@@ -109,10 +112,9 @@ impl Node {
                 "@regexp",
                 Json::Array(vec![pattern.to_json(), subject.to_json()]),
             ),
-            Node::Callback { name, args, .. } => op_json(
-                name,
-                Json::Array(args.iter().map(Node::to_json).collect()),
-            ),
+            Node::Callback { name, args, .. } => {
+                op_json(name, Json::Array(args.iter().map(Node::to_json).collect()))
+            }
         }
     }
 }

@@ -34,7 +34,10 @@ fn with_loc<T>(at: &mut String, child: Loc<'_>, f: impl FnOnce(&mut String) -> T
             let _ = write!(at, "[{i}]");
         }
         Loc::Key(k) => {
-            if !k.is_empty() && k.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '@') {
+            if !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '@')
+            {
                 let _ = write!(at, ".{k}");
             } else {
                 let _ = write!(at, "[{k:?}]");
@@ -155,7 +158,12 @@ impl<'r> Parser<'r> {
         })
     }
 
-    fn parse_operator(&self, name: &str, raw: &Value, at: &mut String) -> Result<Node, CompileError> {
+    fn parse_operator(
+        &self,
+        name: &str,
+        raw: &Value,
+        at: &mut String,
+    ) -> Result<Node, CompileError> {
         let Some(b) = builtin(name) else {
             if let Some(func) = self.registry.callback(name) {
                 let args = with_loc(at, Loc::Key(name), |at| self.prepare(raw, at))?;
@@ -233,8 +241,12 @@ impl<'r> Parser<'r> {
                     RawArgs::Null => Node::Const(Value::Null),
                     RawArgs::Scalar(v) => Node::Const(v),
                     RawArgs::Expr(e) => e,
-                    RawArgs::List(mut v) if v.len() == 1 => v.pop().unwrap_or(Node::Const(Value::Null)),
-                    RawArgs::List(_) => return Err(Self::args_error(at, name, "exactly 1 argument")),
+                    RawArgs::List(mut v) if v.len() == 1 => {
+                        v.pop().unwrap_or(Node::Const(Value::Null))
+                    }
+                    RawArgs::List(_) => {
+                        return Err(Self::args_error(at, name, "exactly 1 argument"));
+                    }
                     RawArgs::Dict(d) => Node::Dict(d),
                 };
                 Ok(call(vec![operand], Form::Unary))
@@ -242,7 +254,11 @@ impl<'r> Parser<'r> {
             (_, Shape::Variadic) => match args {
                 RawArgs::List(v) => Ok(call(v, Form::List)),
                 RawArgs::Expr(e) => Ok(call(vec![e], Form::Unary)),
-                _ => Err(Self::args_error(at, name, "a list of arguments or an expression")),
+                _ => Err(Self::args_error(
+                    at,
+                    name,
+                    "a list of arguments or an expression",
+                )),
             },
             (_, Shape::Exactly(min, max)) => match args {
                 RawArgs::List(v) if (min..=max).contains(&v.len()) => Ok(call(v, Form::List)),
@@ -330,17 +346,15 @@ impl<'r> Parser<'r> {
     /// constant path (validated now), anything else is computed at evaluation time.
     fn path_arg(&self, op: &str, raw: &Value, at: &mut String) -> Result<PathArg, CompileError> {
         match raw {
-            Value::String(s) => Path::parse(s)
-                .map(PathArg::Const)
-                .map_err(|source| {
-                    compile_error(
-                        at,
-                        CompileErrorKind::Path {
-                            op: op.to_owned(),
-                            source,
-                        },
-                    )
-                }),
+            Value::String(s) => Path::parse(s).map(PathArg::Const).map_err(|source| {
+                compile_error(
+                    at,
+                    CompileErrorKind::Path {
+                        op: op.to_owned(),
+                        source,
+                    },
+                )
+            }),
             Value::List(items) if items.len() == 1 => {
                 let node = with_loc(at, Loc::Index(0), |at| {
                     self.parse_value(items.first().unwrap_or(&Value::Null), at)
@@ -352,7 +366,9 @@ impl<'r> Parser<'r> {
                 Some((name, args)) => Ok(PathArg::Computed(Box::new(
                     self.parse_operator(name, args, at)?,
                 ))),
-                None => Ok(PathArg::Computed(Box::new(Node::Dict(self.parse_dict(m, at)?)))),
+                None => Ok(PathArg::Computed(Box::new(Node::Dict(
+                    self.parse_dict(m, at)?,
+                )))),
             },
             scalar => Ok(PathArg::Computed(Box::new(Node::Const(raw_value(scalar))))),
         }

@@ -136,7 +136,11 @@ impl Registry {
     /// # Errors
     ///
     /// Built-ins can't be removed, unknown names and other holders are errors.
-    pub fn unregister_callback(&mut self, name: &str, registrant: &str) -> Result<(), RegistryError> {
+    pub fn unregister_callback(
+        &mut self,
+        name: &str,
+        registrant: &str,
+    ) -> Result<(), RegistryError> {
         match self.callbacks.get(name) {
             None if Registry::is_builtin(name) => Err(RegistryError::Builtin(name.to_owned())),
             None => Err(RegistryError::NotRegistered(name.to_owned())),

@@ -36,11 +36,15 @@ pub(super) fn eval(op: Op, args: &[Node], ctx: &EvalContext<'_>) -> Result<Value
     let name = op.name();
     let err = |m: String| EvalError::op(name, m);
     match op {
-        Op::Upper | Op::Lower => Ok(Value::from(map_case(&str_arg(args, 0, ctx)?, op == Op::Upper))),
+        Op::Upper | Op::Lower => Ok(Value::from(map_case(
+            &str_arg(args, 0, ctx)?,
+            op == Op::Upper,
+        ))),
         Op::Trim => Ok(Value::from(str_arg(args, 0, ctx)?.trim())),
         Op::Substring => {
             let s = str_arg(args, 0, ctx)?;
-            let start = as_int(&eval_arg(args, 1, ctx)?).map_err(|m| err(format!("start must be integer: {m}")))?;
+            let start = as_int(&eval_arg(args, 1, ctx)?)
+                .map_err(|m| err(format!("start must be integer: {m}")))?;
             let len = i64::try_from(s.len()).unwrap_or(i64::MAX);
             let start = match start {
                 st if st > 0 => st - 1,
@@ -49,12 +53,16 @@ pub(super) fn eval(op: Op, args: &[Node], ctx: &EvalContext<'_>) -> Result<Value
             }
             .clamp(0, len);
             let end = if args.len() == 3 {
-                let l = as_int(&eval_arg(args, 2, ctx)?).map_err(|m| err(format!("length must be integer: {m}")))?;
+                let l = as_int(&eval_arg(args, 2, ctx)?)
+                    .map_err(|m| err(format!("length must be integer: {m}")))?;
                 start.saturating_add(l.max(0)).min(len)
             } else {
                 len
             };
-            let (a, b) = (usize::try_from(start).unwrap_or(0), usize::try_from(end).unwrap_or(0));
+            let (a, b) = (
+                usize::try_from(start).unwrap_or(0),
+                usize::try_from(end).unwrap_or(0),
+            );
             let bytes = s.as_bytes().get(a..b).unwrap_or(&[]);
             Ok(Value::from(String::from_utf8_lossy(bytes).into_owned()))
         }
@@ -63,7 +71,8 @@ pub(super) fn eval(op: Op, args: &[Node], ctx: &EvalContext<'_>) -> Result<Value
             let old = str_arg(args, 1, ctx)?;
             let new = str_arg(args, 2, ctx)?;
             let count = if args.len() == 4 {
-                as_int(&eval_arg(args, 3, ctx)?).map_err(|m| err(format!("count must be integer: {m}")))?
+                as_int(&eval_arg(args, 3, ctx)?)
+                    .map_err(|m| err(format!("count must be integer: {m}")))?
             } else {
                 -1
             };
@@ -84,7 +93,8 @@ pub(super) fn eval(op: Op, args: &[Node], ctx: &EvalContext<'_>) -> Result<Value
         }
         Op::Join => {
             let list = eval_arg(args, 0, ctx)?;
-            let items = as_list(&list).map_err(|m| err(format!("first argument must be list: {m}")))?;
+            let items =
+                as_list(&list).map_err(|m| err(format!("first argument must be list: {m}")))?;
             let sep = str_arg(args, 1, ctx)?;
             let parts: Vec<Arc<str>> = items.iter().map(as_string).collect();
             Ok(Value::from(parts.join(&*sep)))

@@ -86,19 +86,29 @@ fn compile_errors_should_name_their_location() {
 fn field_not_found_should_propagate_through_operators() {
     let r = eval(json!({"@eq": [{"@add": ["$.missing", 1]}, 2]}), json!({}));
     assert!(r.unwrap_err().is_field_not_found());
-    let r = eval(json!({"@definedOr": ["$.missing", "$.x", 7]}), json!({"x": null}));
+    let r = eval(
+        json!({"@definedOr": ["$.missing", "$.x", 7]}),
+        json!({"x": null}),
+    );
     assert_eq!(r.unwrap(), Value::Int(7));
-    let r = eval(json!({"@exists": {"@concat": ["$", ".a"]}}), json!({"a": 1}));
+    let r = eval(
+        json!({"@exists": {"@concat": ["$", ".a"]}}),
+        json!({"a": 1}),
+    );
     assert_eq!(r.unwrap(), Value::Bool(true));
 }
 
 #[test]
 fn set_field_should_be_visible_to_later_reads_without_mutating_the_input() {
     let doc = Value::from(&json!({"a": 1}));
-    let e = Expr::compile(&json!([{"@setField": ["$.b", 2]}, "$.b", {"@setField": ["$.c.d", "$.a"]}]))
-        .unwrap();
+    let e =
+        Expr::compile(&json!([{"@setField": ["$.b", 2]}, "$.b", {"@setField": ["$.c.d", "$.a"]}]))
+            .unwrap();
     let r = e.eval(&EvalContext::new().with_document(&doc)).unwrap();
-    assert_eq!(r, Value::from(&json!([{"a": 1, "b": 2}, 2, {"a": 1, "b": 2, "c": {"d": 1}}])));
+    assert_eq!(
+        r,
+        Value::from(&json!([{"a": 1, "b": 2}, 2, {"a": 1, "b": 2, "c": {"d": 1}}]))
+    );
     assert_eq!(doc, Value::from(&json!({"a": 1})));
     // A second evaluation starts from the input again.
     let r2 = e.eval(&EvalContext::new().with_document(&doc)).unwrap();
@@ -107,13 +117,19 @@ fn set_field_should_be_visible_to_later_reads_without_mutating_the_input() {
         json!({"@map": [{"@setField": ["$$.seen", true]}, "$.items"]}),
         json!({"items": [{"n": 1}, {"n": 2}]}),
     );
-    assert_eq!(m.unwrap(), Value::from(&json!([{"n": 1, "seen": true}, {"n": 2, "seen": true}])));
+    assert_eq!(
+        m.unwrap(),
+        Value::from(&json!([{"n": 1, "seen": true}, {"n": 2, "seen": true}]))
+    );
 }
 
 #[test]
 fn raw_scalar_arguments_should_stay_floats() {
     assert!(matches!(eval(json!({"@neg": 5}), json!({})), Ok(Value::Float(f)) if f == -5.0));
-    assert!(matches!(eval(json!({"@neg": [5]}), json!({})), Ok(Value::Int(-5))));
+    assert!(matches!(
+        eval(json!({"@neg": [5]}), json!({})),
+        Ok(Value::Int(-5))
+    ));
     assert!(Expr::compile(&json!({"@add": 5})).is_err());
     assert!(Expr::compile(&json!({"@bool": "true"})).is_err());
 }
@@ -122,7 +138,10 @@ fn raw_scalar_arguments_should_stay_floats() {
 fn callbacks_should_receive_evaluated_arguments() {
     let mut reg = Registry::new();
     reg.register_callback("@greet", "test", |args: &[Value]| {
-        Ok(Value::from(format!("hi {}", args.first().and_then(Value::as_str).unwrap_or("?"))))
+        Ok(Value::from(format!(
+            "hi {}",
+            args.first().and_then(Value::as_str).unwrap_or("?")
+        )))
     })
     .unwrap();
     let e = Expr::compile_with(&json!({"@greet": "$.name"}), &reg).unwrap();
@@ -139,7 +158,9 @@ fn callbacks_should_receive_evaluated_arguments() {
 fn now_should_be_frozen_or_wall_clock() {
     let e = Expr::compile(&json!({"@now": null})).unwrap();
     assert!(e.is_time_variant());
-    let frozen = e.eval(&EvalContext::new().with_now("2026-01-02T03:04:05Z")).unwrap();
+    let frozen = e
+        .eval(&EvalContext::new().with_now("2026-01-02T03:04:05Z"))
+        .unwrap();
     assert_eq!(frozen, Value::from("2026-01-02T03:04:05Z"));
     let live = e.eval(&EvalContext::new()).unwrap();
     assert_eq!(live.as_str().map(str::len), Some(20));

@@ -26,7 +26,11 @@ pub(super) fn eval(op: Op, args: &[Node], ctx: &EvalContext<'_>) -> Result<Value
                     return Err(err("min > max".to_owned()));
                 }
                 let span = b.wrapping_sub(*a).cast_unsigned().wrapping_add(1);
-                let r = if span == 0 { next_random() } else { next_random() % span };
+                let r = if span == 0 {
+                    next_random()
+                } else {
+                    next_random() % span
+                };
                 return Ok(Value::Int(a.wrapping_add(r.cast_signed())));
             }
             let a = as_float(&lo).map_err(|m| err(format!("min: {m}")))?;
@@ -77,7 +81,9 @@ fn next_random() -> u64 {
     if RNG_STATE.load(Ordering::Relaxed) == 0 {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |d| u64::try_from(d.as_nanos() & u128::from(u64::MAX)).unwrap_or(1))
+            .map_or(1, |d| {
+                u64::try_from(d.as_nanos() & u128::from(u64::MAX)).unwrap_or(1)
+            })
             | 1;
         let _ = RNG_STATE.compare_exchange(0, seed, Ordering::Relaxed, Ordering::Relaxed);
     }

@@ -69,23 +69,40 @@ fn malformed_and_unrooted_paths_should_be_parse_errors() {
 #[test]
 fn set_should_create_intermediate_maps_and_reject_root() {
     let mut doc = j(r#"{"a":1}"#);
-    Path::parse("$.b.c").unwrap().set(&mut doc, Value::Int(2)).unwrap();
+    Path::parse("$.b.c")
+        .unwrap()
+        .set(&mut doc, Value::Int(2))
+        .unwrap();
     assert_eq!(doc, j(r#"{"a":1,"b":{"c":2}}"#));
-    Path::parse("$.l").unwrap().set(&mut doc, j("[1,2]")).unwrap();
-    Path::parse("$.l[1]").unwrap().set(&mut doc, Value::Int(5)).unwrap();
+    Path::parse("$.l")
+        .unwrap()
+        .set(&mut doc, j("[1,2]"))
+        .unwrap();
+    Path::parse("$.l[1]")
+        .unwrap()
+        .set(&mut doc, Value::Int(5))
+        .unwrap();
     assert_eq!(doc.get("l"), Some(&j("[1,5]")));
     assert!(matches!(
         Path::parse("$").unwrap().set(&mut doc, Value::Null),
         Err(PathError::Root { .. })
     ));
-    assert!(Path::parse("$.a.x").unwrap().set(&mut doc, Value::Null).is_err());
+    assert!(
+        Path::parse("$.a.x")
+            .unwrap()
+            .set(&mut doc, Value::Null)
+            .is_err()
+    );
 }
 
 #[test]
 fn set_should_not_alias_shared_values() {
     let original = j(r#"{"a":{"b":1}}"#);
     let mut copy = original.clone();
-    Path::parse("$.a.b").unwrap().set(&mut copy, Value::Int(2)).unwrap();
+    Path::parse("$.a.b")
+        .unwrap()
+        .set(&mut copy, Value::Int(2))
+        .unwrap();
     assert_eq!(original, j(r#"{"a":{"b":1}}"#));
     assert_eq!(copy, j(r#"{"a":{"b":2}}"#));
 }

@@ -42,7 +42,9 @@ impl Value {
                     .map_or(serde_json::Value::Null, serde_json::Value::Number),
             },
             Value::String(s) => serde_json::Value::String(s.to_string()),
-            Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_serde_json).collect()),
+            Value::List(l) => {
+                serde_json::Value::Array(l.iter().map(Value::to_serde_json).collect())
+            }
             Value::Map(m) => serde_json::Value::Object(
                 m.iter()
                     .map(|(k, v)| (k.to_string(), v.to_serde_json()))
@@ -68,7 +70,8 @@ impl From<&serde_json::Value> for Value {
             serde_json::Value::String(s) => Value::String(Arc::from(s.as_str())),
             serde_json::Value::Array(a) => Value::list(a.iter().map(Value::from).collect()),
             serde_json::Value::Object(o) => Value::Map(Arc::new(Object::from_entries(
-                o.iter().map(|(k, v)| (Arc::<str>::from(k.as_str()), Value::from(v))),
+                o.iter()
+                    .map(|(k, v)| (Arc::<str>::from(k.as_str()), Value::from(v))),
             ))),
         }
     }

@@ -53,7 +53,10 @@ fn order_should_be_total_and_consistent_with_eq() {
     assert!(matches!(vs[4], Value::Float(f) if f == 2.5));
     assert!(matches!(vs[5], Value::Float(f) if f.is_nan()));
     assert_eq!(Value::Float(f64::NAN), Value::Float(f64::NAN));
-    assert_eq!(Value::Int(i64::MAX).cmp(&Value::Float(9.3e18)), Ordering::Less);
+    assert_eq!(
+        Value::Int(i64::MAX).cmp(&Value::Float(9.3e18)),
+        Ordering::Less
+    );
     assert_eq!(Value::Int(1).cmp(&Value::Float(1.5)), Ordering::Less);
     assert_eq!(Value::Int(-1).cmp(&Value::Float(-1.5)), Ordering::Greater);
 }

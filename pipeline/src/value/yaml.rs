@@ -55,6 +55,9 @@ mod tests {
         let text = to_yaml(&v).unwrap();
         let back = from_yaml(&text).unwrap();
         assert_eq!(back, v);
-        assert!(matches!(back.get("d").and_then(|d| d.get("e")), Some(Value::Int(-7))));
+        assert!(matches!(
+            back.get("d").and_then(|d| d.get("e")),
+            Some(Value::Int(-7))
+        ));
     }
 }
