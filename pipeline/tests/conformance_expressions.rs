@@ -30,3 +30,12 @@ fn other_vector_kinds_should_be_reported_unsupported() {
     assert_eq!(report.kind, VectorKind::Transforms);
     assert_eq!(report.unsupported(), report.results.len());
 }
+
+#[test]
+fn core_types_should_be_send_sync_static() {
+    fn check<T: Clone + Send + Sync + 'static>() {}
+    check::<deltaloop_pipeline::Value>();
+    check::<deltaloop_pipeline::Expr>();
+    check::<deltaloop_pipeline::Path>();
+    check::<deltaloop_pipeline::Registry>();
+}
