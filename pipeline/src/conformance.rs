@@ -18,7 +18,11 @@
 //! # Ok::<(), deltaloop_pipeline::conformance::ConformanceError>(())
 //! ```
 
+mod transforms;
+
 use std::fmt;
+
+pub use transforms::run_transforms_case;
 
 use serde_json::Value as Json;
 
@@ -196,6 +200,7 @@ pub fn run_case(case: &Json) -> CaseResult {
         .to_owned();
     let outcome = match case_kind(case) {
         VectorKind::Expressions => run_expression_case(case),
+        VectorKind::Transforms => run_transforms_case(case, &crate::wire::NoUserLogic),
         other => Outcome::Unsupported(format!("unsupported kind: {other}")),
     };
     CaseResult { name, outcome }

@@ -50,11 +50,14 @@ pub mod conformance;
 mod error;
 mod expr;
 mod path;
+mod transforms;
 mod value;
+pub mod wire;
 
 pub use error::{CompileError, CompileErrorKind, EvalError};
 pub use expr::{CallbackFn, EvalContext, Expr, Registry, RegistryError};
 pub use path::{Path, PathError, Root};
+pub use transforms::{TransformSpecError, parse_transforms};
 pub use value::{
     JsonError, Object, Str, Value, YamlError, canonical_json, from_yaml, to_yaml,
     write_canonical_json,
