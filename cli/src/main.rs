@@ -1,15 +1,31 @@
-//! The `deltaloop` command.
+//! The `deltaloop` command: argument parsing and wiring only.
+//!
+//! `main` parses the arguments, calls [`run`], prints any error with its cause chain and
+//! returns the exit code.
+
+mod args;
+mod conformance;
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
-/// deltaloop: incremental control loops as declarative pipelines.
-#[derive(Debug, Parser)]
-#[command(name = "deltaloop", version, about)]
-struct Cli {}
+use crate::args::{Cli, Command};
 
 fn main() -> ExitCode {
-    let _cli = Cli::parse();
-    ExitCode::SUCCESS
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("deltaloop: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs the chosen command.
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Conformance(args) => conformance::run(&args),
+    }
 }
