@@ -11,3 +11,21 @@ mod errors;
 mod oracle;
 /// The transforms.json conformance vectors.
 mod transforms_vectors;
+/// Handles and circuits cross threads (connectors run executors on tokio tasks).
+mod auto_traits {
+    use deltaloop_engine::{Circuit, Executor, InputHandle, OutputHandle, ZSet};
+
+    fn send<T: Send>() {}
+    fn sync<T: Sync>() {}
+
+    #[test]
+    fn executor_circuit_and_handles_should_be_send() {
+        send::<Executor<String>>();
+        send::<Circuit<String>>();
+        sync::<Circuit<String>>();
+        send::<ZSet<String>>();
+        sync::<ZSet<String>>();
+        send::<InputHandle>();
+        send::<OutputHandle>();
+    }
+}
