@@ -18,10 +18,12 @@
 //! # Ok::<(), deltaloop_pipeline::conformance::ConformanceError>(())
 //! ```
 
+mod aggregation;
 mod transforms;
 
 use std::fmt;
 
+pub use aggregation::run_aggregation_case;
 pub use transforms::run_transforms_case;
 
 use serde_json::Value as Json;
@@ -200,6 +202,7 @@ pub fn run_case(case: &Json) -> CaseResult {
         .to_owned();
     let outcome = match case_kind(case) {
         VectorKind::Expressions => run_expression_case(case),
+        VectorKind::Aggregation => run_aggregation_case(case),
         VectorKind::Transforms => run_transforms_case(case, &crate::wire::NoUserLogic),
         other => Outcome::Unsupported(format!("unsupported kind: {other}")),
     };

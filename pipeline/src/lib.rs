@@ -46,14 +46,23 @@
 //! ```
 #![doc(test(attr(deny(warnings))))]
 
+mod clock;
+mod compile;
+mod compiled;
 pub mod conformance;
 mod error;
 mod expr;
+pub mod ops;
 mod path;
 mod transforms;
 mod value;
 pub mod wire;
 
+pub use clock::Clock;
+pub use compile::{
+    Binding, CompileOptions, PipelineError, PipelineErrorKind, compile, compile_value,
+};
+pub use compiled::{CompiledPipeline, PortBinding, RunError, Runner};
 pub use error::{CompileError, CompileErrorKind, EvalError};
 pub use expr::{CallbackFn, EvalContext, Expr, Registry, RegistryError};
 pub use path::{Path, PathError, Root};

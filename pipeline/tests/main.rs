@@ -1,5 +1,6 @@
 //! The integration-test binary of `deltaloop-pipeline` (one binary, ripgrep style).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod conformance_aggregation;
 mod conformance_expressions;
 mod conformance_transforms;

@@ -1,0 +1,430 @@
+//! `@join`: the multi-input product of a branch (spec §b.3, §a.7).
+//!
+//! Forms: `<predicate>`, `[<predicate>]`, `[<predicate>, {inputs?, soft?, index?}]`.
+//!
+//! 1. Participants are `options.inputs` when given, else the branch's `@inputs`; inputs
+//!    that are not participants are side channels (their input node exists, feeds nothing).
+//!    `soft` ⊆ participants; at least one participant is hard.
+//! 2. Each participant `N` is wrapped as `{N: doc}` (`b<i>_ns_<j>_<N>`).
+//! 3. Hard participants are joined left-deep (`b<i>_join_cart_<n>` or `b<i>_join_eq_<n>`).
+//!    With ≥ 2 hard and no soft participants, a select with the predicate follows
+//!    (`b<i>_join_select`; field-not-found is `false`).
+//! 4. Each soft participant `S` is left-joined onto the current stream `L`
+//!    (`b<i>_lj<n>_*`): `sel = σ(L × S)`, `anti = L − distinct(π_L(sel))`,
+//!    `result = sel + pad_S(anti)`, where `pad_S` sets `S: null`.
+//!
+//! **Join sites.** A site joining the stream of names `Ls` with participant `R` is an
+//! `equi_join` when
+//! - the `index` option names `R` and one of `Ls` (keys evaluated on each input's own
+//!   document), or
+//! - (automatic) a select with the full predicate follows the site, and the predicate is,
+//!   or has as a top-level `@and` conjunct, an `@eq` between a path into one of `Ls`
+//!   (`$.A.…` or `$["A"]…`) and a path into `R`. Rows that match on the key are exactly the
+//!   candidates for which that conjunct can hold; the predicate still runs on every joined
+//!   row, so the result equals the Cartesian form's.
+//!
+//! Otherwise the site is a Cartesian product.
+
+use deltaloop_engine::{Operator, sanitize};
+
+use super::program::{Branch, Stage, string_list};
+use super::stages::Ctx;
+use super::{PipelineError, PipelineErrorKind};
+use crate::expr::Expr;
+use crate::ops;
+use crate::value::Value;
+
+/// The parsed `@join` argument.
+struct JoinArgs {
+    predicate: Value,
+    participants: Vec<String>,
+    soft: Vec<String>,
+    /// `(name, key expression)` ×2, when `index` is given.
+    index: Option<[(String, Expr); 2]>,
+}
+
+fn join_error(at: String, msg: impl Into<String>) -> PipelineError {
+    PipelineError::new(at, PipelineErrorKind::Join(msg.into()))
+}
+
+fn parse(
+    ctx: &Ctx<'_>,
+    stage: &Stage,
+    branch_inputs: &[String],
+) -> Result<JoinArgs, PipelineError> {
+    let (predicate, options) = match &stage.arg {
+        Value::List(l) => match l.as_slice() {
+            [p] => (p.clone(), None),
+            [p, o] => (p.clone(), Some(o)),
+            _ => {
+                return Err(PipelineError::shape(
+                    stage.at(""),
+                    "<predicate>, [<predicate>] or [<predicate>, {inputs, soft, index}]",
+                    &stage.arg,
+                ));
+            }
+        },
+        p => (p.clone(), None),
+    };
+    let mut participants: Option<Vec<String>> = None;
+    let mut soft: Vec<String> = Vec::new();
+    let mut index_src: Option<Value> = None;
+    if let Some(options) = options {
+        let Value::Map(m) = options else {
+            return Err(PipelineError::shape(
+                stage.at("[1]"),
+                "an options object {inputs?, soft?, index?}",
+                options,
+            ));
+        };
+        for (k, v) in m.iter() {
+            let at = stage.at(&format!("[1].{k}"));
+            match &**k {
+                "inputs" => {
+                    participants = Some(string_list(v, &at, "a non-empty list of input names")?)
+                }
+                "soft" => soft = string_list(v, &at, "a non-empty list of input names")?,
+                "index" => index_src = Some(v.clone()),
+                other => {
+                    return Err(join_error(
+                        stage.at("[1]"),
+                        format!("unknown option {other:?} (expected inputs, soft or index)"),
+                    ));
+                }
+            }
+        }
+    }
+    let explicit = participants.is_some();
+    let participants = participants.unwrap_or_else(|| branch_inputs.to_vec());
+    for (j, p) in participants.iter().enumerate() {
+        if !branch_inputs.contains(p) {
+            return Err(join_error(
+                stage.at(&format!("[1].inputs[{j}]")),
+                format!("participant {p:?} is not listed in @inputs {branch_inputs:?}"),
+            ));
+        }
+    }
+    let opt_at = |field: &str| {
+        if explicit || matches!(stage.arg, Value::List(_)) {
+            stage.at(&format!("[1].{field}"))
+        } else {
+            stage.at("")
+        }
+    };
+    if participants.len() < 2 {
+        return Err(join_error(
+            opt_at("inputs"),
+            "@join needs at least two inputs",
+        ));
+    }
+    for (j, s) in soft.iter().enumerate() {
+        if !participants.contains(s) {
+            return Err(join_error(
+                opt_at(&format!("soft[{j}]")),
+                format!("soft input {s:?} is not a join participant {participants:?}"),
+            ));
+        }
+    }
+    if participants.iter().all(|p| soft.contains(p)) {
+        return Err(join_error(
+            opt_at("soft"),
+            "at least one join participant must be hard (not soft)",
+        ));
+    }
+    let index = match index_src {
+        None => None,
+        Some(v) => Some(parse_index(ctx, stage, &v, &participants)?),
+    };
+    Ok(JoinArgs {
+        predicate,
+        participants,
+        soft,
+        index,
+    })
+}
+
+fn parse_index(
+    ctx: &Ctx<'_>,
+    stage: &Stage,
+    v: &Value,
+    participants: &[String],
+) -> Result<[(String, Expr); 2], PipelineError> {
+    let at = stage.at("[1].index");
+    let Value::Map(m) = v else {
+        return Err(PipelineError::shape(
+            at,
+            "an object {A: keyExpr, B: keyExpr}",
+            v,
+        ));
+    };
+    let mut keys = Vec::with_capacity(2);
+    for (name, expr) in m.iter() {
+        if !participants.iter().any(|p| **p == **name) {
+            return Err(join_error(
+                at,
+                format!("index names {name:?}, which is not a join participant"),
+            ));
+        }
+        let e = ctx.expr(stage, &format!("[1].index.{name}"), expr)?;
+        keys.push((name.to_string(), e));
+    }
+    match <[(String, Expr); 2]>::try_from(keys) {
+        Ok(pair) => Ok(pair),
+        Err(keys) => Err(join_error(
+            at,
+            format!(
+                "index must name exactly two participants, found {}",
+                keys.len()
+            ),
+        )),
+    }
+}
+
+/// The join key of a site: `(left namespace, left key, right key)`.
+type SiteKey = (String, Expr, Expr);
+
+/// Compiles the `@join` stage `stage` of `branch` over `feeds` (logical name, node id).
+pub(super) fn compile(
+    ctx: &mut Ctx<'_>,
+    branch: &Branch,
+    stage: &Stage,
+    feeds: &[(String, String)],
+) -> Result<String, PipelineError> {
+    let inputs: Vec<String> = feeds.iter().map(|(n, _)| n.clone()).collect();
+    let args = parse(ctx, stage, &inputs)?;
+    let predicate = ctx.expr(
+        stage,
+        if matches!(stage.arg, Value::List(_)) {
+            "[0]"
+        } else {
+            ""
+        },
+        &args.predicate,
+    )?;
+    let b = branch.index;
+
+    // Wrap each participant as {N: doc}.
+    let mut wrapped = Vec::with_capacity(args.participants.len());
+    for (j, name) in args.participants.iter().enumerate() {
+        let from = feeds
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, node)| node.clone())
+            .unwrap_or_default();
+        let id = format!("b{b}_ns_{j}_{}", sanitize(name));
+        wrapped.push((name.clone(), ctx.node(id, ops::wrap(name), &[&from])?));
+    }
+    let node_of = |name: &str| {
+        wrapped
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, id)| id.clone())
+            .unwrap_or_default()
+    };
+    let hard: Vec<&String> = args
+        .participants
+        .iter()
+        .filter(|p| !args.soft.contains(p))
+        .collect();
+    let soft: Vec<&String> = args
+        .participants
+        .iter()
+        .filter(|p| args.soft.contains(p))
+        .collect();
+
+    let mut left_names: Vec<String> = Vec::new();
+    let mut left = String::new();
+    for (n, name) in hard.iter().enumerate() {
+        if n == 0 {
+            left = node_of(name);
+        } else {
+            let auto = soft.is_empty();
+            let key = site_key(&args, &left_names, name, auto);
+            let op = site_op(ctx, key, name, &format!("b{b}_join"), n - 1);
+            let (id, op) = op;
+            left = ctx.node(id, op, &[&left, &node_of(name)])?;
+        }
+        left_names.push((*name).clone());
+    }
+    if hard.len() >= 2 && soft.is_empty() {
+        let id = format!("b{b}_join_select");
+        left = ctx.node(
+            id.clone(),
+            ops::select(&id, predicate.clone(), ctx.clock),
+            &[&left],
+        )?;
+    }
+    for (n, name) in soft.iter().enumerate() {
+        let p = format!("b{b}_lj{n}");
+        let key = site_key(&args, &left_names, name, true);
+        let (id, op) = site_op(ctx, key, name, &p, usize::MAX);
+        let product = ctx.node(id, op, &[&left, &node_of(name)])?;
+        let sel_id = format!("{p}_select");
+        let sel = ctx.node(
+            sel_id.clone(),
+            ops::select(&sel_id, predicate.clone(), ctx.clock),
+            &[&product],
+        )?;
+        let strip = ctx.node(format!("{p}_strip"), ops::strip(&left_names), &[&sel])?;
+        let dist = ctx.node(format!("{p}_distinct"), Operator::Distinct, &[&strip])?;
+        let anti = ctx.node(format!("{p}_anti"), Operator::minus(), &[&left, &dist])?;
+        let pad = ctx.node(format!("{p}_pad"), ops::pad(name), &[&anti])?;
+        left = ctx.node(format!("{p}_union"), Operator::plus(), &[&sel, &pad])?;
+        left_names.push((*name).clone());
+    }
+    Ok(left)
+}
+
+/// The node id and operator of a join site: an `equi_join` when `key` is given, else a
+/// Cartesian product. `n == usize::MAX` marks a left-join site (`<prefix>_cart` /
+/// `<prefix>_eq`); otherwise ids are `<prefix>_cart_<n>` / `<prefix>_eq_<n>`.
+fn site_op(
+    ctx: &Ctx<'_>,
+    key: Option<SiteKey>,
+    right: &str,
+    prefix: &str,
+    n: usize,
+) -> (String, Operator<Value>) {
+    let suffix = if n == usize::MAX {
+        String::new()
+    } else {
+        format!("_{n}")
+    };
+    match key {
+        Some((left_ns, left_key, right_key)) => {
+            let id = format!("{prefix}_eq{suffix}");
+            let op = ops::equi_join(&id, &left_ns, left_key, right, right_key, ctx.clock);
+            (id, op)
+        }
+        None => {
+            let id = format!("{prefix}_cart{suffix}");
+            let op = ops::cartesian(&id);
+            (id, op)
+        }
+    }
+}
+
+/// The equi-join key of the site joining `left_names` with `right`, if any: from the
+/// `index` option, else (when `auto`) from an `@eq` conjunct of the predicate.
+fn site_key(args: &JoinArgs, left_names: &[String], right: &str, auto: bool) -> Option<SiteKey> {
+    if let Some([(a, ka), (b, kb)]) = &args.index {
+        if a == right && left_names.contains(b) {
+            return Some((b.clone(), kb.clone(), ka.clone()));
+        }
+        if b == right && left_names.contains(a) {
+            return Some((a.clone(), ka.clone(), kb.clone()));
+        }
+    }
+    if !auto {
+        return None;
+    }
+    let mut conjuncts = Vec::new();
+    conjuncts_of(&args.predicate, &mut conjuncts);
+    conjuncts
+        .into_iter()
+        .find_map(|c| eq_key(c, &args.participants, left_names, right))
+}
+
+/// Collects the conjuncts of `pred`: the arguments of (nested) top-level `@and`s, or `pred`.
+fn conjuncts_of<'v>(pred: &'v Value, out: &mut Vec<&'v Value>) {
+    if let Value::Map(m) = pred
+        && m.len() == 1
+        && let Some(Value::List(args)) = m.get("@and")
+    {
+        for a in args.iter() {
+            conjuncts_of(a, out);
+        }
+        return;
+    }
+    out.push(pred);
+}
+
+/// The key of an `@eq` conjunct relating a left input to `right`.
+fn eq_key(
+    conjunct: &Value,
+    participants: &[String],
+    left_names: &[String],
+    right: &str,
+) -> Option<SiteKey> {
+    let Value::Map(m) = conjunct else { return None };
+    if m.len() != 1 {
+        return None;
+    }
+    let Some(Value::List(args)) = m.get("@eq") else {
+        return None;
+    };
+    let [Value::String(x), Value::String(y)] = args.as_slice() else {
+        return None;
+    };
+    let (nx, rx) = split_namespace(x, participants)?;
+    let (ny, ry) = split_namespace(y, participants)?;
+    let ((left_ns, left_rest), right_rest) = if ny == right && left_names.iter().any(|l| *l == nx) {
+        ((nx, rx), ry)
+    } else if nx == right && left_names.iter().any(|l| *l == ny) {
+        ((ny, ry), rx)
+    } else {
+        return None;
+    };
+    let left_key = Expr::compile_json(&serde_json::Value::String(left_rest).to_string()).ok()?;
+    let right_key = Expr::compile_json(&serde_json::Value::String(right_rest).to_string()).ok()?;
+    Some((left_ns.to_owned(), left_key, right_key))
+}
+
+/// Splits a path into a participant's namespace and the rest as a path on that
+/// participant's own document: `$.dep.metadata.name` → (`dep`, `$.metadata.name`),
+/// `$["a.b"]["x"]` → (`a.b`, `$["x"]`), `$.dep` → (`dep`, `$.`). Paths whose rest refers to
+/// the root again (`$` inside a filter) are not split.
+fn split_namespace<'p>(path: &str, participants: &'p [String]) -> Option<(&'p str, String)> {
+    let (name, rest) = if let Some(after) = path.strip_prefix("$.") {
+        let end = after.find(['.', '[']).unwrap_or(after.len());
+        let name = participants.iter().find(|p| p.as_str() == &after[..end])?;
+        (name.as_str(), &after[end..])
+    } else {
+        let after = path.strip_prefix("$[")?;
+        let quote = after.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+        let body = &after[1..];
+        let end = body.find(quote)?;
+        let inner = &body[..end];
+        let rest = body[end + 1..].strip_prefix(']')?;
+        let name = participants.iter().find(|p| p.as_str() == inner)?;
+        (name.as_str(), rest)
+    };
+    if rest.contains('$') || rest.contains('\\') {
+        return None;
+    }
+    let rest = if rest.is_empty() {
+        "$.".to_owned()
+    } else {
+        format!("${rest}")
+    };
+    Some((name, rest))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_namespace;
+
+    #[test]
+    fn split_namespace_should_handle_dotted_and_bracket_paths() {
+        let names = vec!["dep".to_owned(), "de".to_owned(), "a.b".to_owned()];
+        assert_eq!(
+            split_namespace("$.dep.metadata.name", &names),
+            Some(("dep", "$.metadata.name".to_owned()))
+        );
+        assert_eq!(
+            split_namespace("$.dep", &names),
+            Some(("dep", "$.".to_owned()))
+        );
+        assert_eq!(
+            split_namespace("$.de.x", &names),
+            Some(("de", "$.x".to_owned()))
+        );
+        assert_eq!(
+            split_namespace("$[\"a.b\"][\"x\"]", &names),
+            Some(("a.b", "$[\"x\"]".to_owned()))
+        );
+        assert_eq!(split_namespace("$.depx.y", &names), None);
+        assert_eq!(split_namespace("$$.dep.x", &names), None);
+        assert_eq!(split_namespace("dep.x", &names), None);
+    }
+}

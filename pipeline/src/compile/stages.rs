@@ -1,0 +1,240 @@
+//! The stages of a branch, each compiled to one operator node `b<i>_op_<k>` (`@join` to a
+//! small sub-circuit, see `join.rs`).
+//!
+//! | stage | argument | operator |
+//! |---|---|---|
+//! | `@select` | expression | [`ops::select`]: field-not-found is `false` |
+//! | `@project` | object or list of objects | [`ops::project`] |
+//! | `@unwind` | `"$.path"` | [`ops::unwind`] |
+//! | `@groupBy` | `[key, value]` or `[key, value, {distinct}]` | [`ops::group_by`] |
+//! | `@distinct` | `null`, `{}` or the bare `"@distinct"` | `distinct` |
+//! | `@join` | predicate, `[predicate]` or `[predicate, {inputs, soft, index}]` | see `join.rs` |
+
+use deltaloop_engine::{Circuit, Operator};
+
+use super::join;
+use super::program::{Branch, Stage};
+use super::{PipelineError, PipelineErrorKind};
+use crate::clock::Clock;
+use crate::expr::{Expr, Registry};
+use crate::ops::{self, Projection, ProjectionError};
+use crate::path::Path;
+use crate::value::Value;
+
+/// The compilation context: the circuit under construction, the clock, the registry.
+pub(super) struct Ctx<'a> {
+    pub(super) circuit: &'a mut Circuit<Value>,
+    pub(super) clock: &'a Clock,
+    pub(super) registry: &'a Registry,
+}
+
+impl Ctx<'_> {
+    /// Adds node `id` fed by `from` (port 0) and returns `id`.
+    pub(super) fn node(
+        &mut self,
+        id: String,
+        op: Operator<Value>,
+        from: &[&str],
+    ) -> Result<String, PipelineError> {
+        let id = self
+            .circuit
+            .add_node(id, op)
+            .map_err(|e| PipelineError::new("", e))?;
+        for (port, f) in from.iter().enumerate() {
+            self.circuit
+                .connect(f, &id, port)
+                .map_err(|e| PipelineError::new("", e))?;
+        }
+        Ok(id)
+    }
+
+    /// Compiles an expression of stage `stage` at position `inner` inside its argument.
+    pub(super) fn expr(
+        &self,
+        stage: &Stage,
+        inner: &str,
+        source: &Value,
+    ) -> Result<Expr, PipelineError> {
+        Expr::compile_value_with(source, self.registry)
+            .map_err(|e| PipelineError::new(stage.at(inner), e))
+    }
+}
+
+/// Compiles the stages of `branch` onto its input nodes `feeds` (logical name, node id) and
+/// returns the node carrying the branch's output.
+pub(super) fn compile_branch(
+    ctx: &mut Ctx<'_>,
+    branch: &Branch,
+    feeds: &[(String, String)],
+    plain: bool,
+) -> Result<String, PipelineError> {
+    let mut stages = branch.stages.iter();
+    let mut cur = match feeds {
+        [(_, node)] => node.clone(),
+        _ => match branch.stages.first() {
+            Some(first) if first.op == "@join" => {
+                stages.next();
+                join::compile(ctx, branch, first, feeds)?
+            }
+            None if plain => {
+                // The empty pipeline: the identity from all sources to the output.
+                let from: Vec<&str> = feeds.iter().map(|(_, n)| n.as_str()).collect();
+                let id = format!("lc_identity_b{}", branch.index);
+                ctx.node(id, Operator::LinearCombination(vec![1; from.len()]), &from)?
+            }
+            _ => {
+                let at = branch
+                    .stages
+                    .first()
+                    .map_or_else(|| branch.at.clone(), |s| s.at(""));
+                return Err(PipelineError::new(
+                    at,
+                    PipelineErrorKind::Join(format!(
+                        "a branch with {} inputs must start with @join",
+                        feeds.len()
+                    )),
+                ));
+            }
+        },
+    };
+    for stage in stages {
+        let id = format!("b{}_op_{}", branch.index, stage.index);
+        let op = match stage.op.as_str() {
+            "@select" => ops::select(&id, ctx.expr(stage, "", &stage.arg)?, ctx.clock),
+            "@project" => {
+                let p = Projection::compile(&stage.arg, ctx.registry)
+                    .map_err(|e| projection_error(stage, e))?;
+                ops::project(&id, p, ctx.clock)
+            }
+            "@unwind" => ops::unwind(&id, unwind_path(stage)?),
+            "@groupBy" => group_by(ctx, stage, &id)?,
+            "@distinct" => {
+                match &stage.arg {
+                    Value::Null => {}
+                    Value::Map(m) if m.is_empty() => {}
+                    other => {
+                        return Err(PipelineError::shape(
+                            stage.at(""),
+                            "null or {} (@distinct takes no arguments)",
+                            other,
+                        ));
+                    }
+                }
+                Operator::Distinct
+            }
+            "@join" => {
+                let msg = if feeds.len() < 2 {
+                    format!(
+                        "@join needs at least two inputs, the branch has {}",
+                        feeds.len()
+                    )
+                } else {
+                    "@join must be the first stage of the branch".to_owned()
+                };
+                return Err(PipelineError::new(
+                    stage.at(""),
+                    PipelineErrorKind::Join(msg),
+                ));
+            }
+            "@gather" | "@aggregate" | "@mux" => {
+                return Err(PipelineError::new(
+                    stage.at(""),
+                    PipelineErrorKind::RejectedStage(stage.op.clone()),
+                ));
+            }
+            other => {
+                return Err(PipelineError::new(
+                    stage.at(""),
+                    PipelineErrorKind::UnsupportedStage(other.to_owned()),
+                ));
+            }
+        };
+        cur = ctx.node(id, op, &[&cur])?;
+    }
+    Ok(cur)
+}
+
+fn projection_error(stage: &Stage, e: ProjectionError) -> PipelineError {
+    match e {
+        ProjectionError::Shape { at, found } => PipelineError::new(
+            stage.at(&at),
+            PipelineErrorKind::Shape {
+                expected: "an object of setters, or a list of them".into(),
+                found,
+            },
+        ),
+        ProjectionError::Expression { at, source } => PipelineError::new(stage.at(&at), *source),
+    }
+}
+
+fn unwind_path(stage: &Stage) -> Result<Path, PipelineError> {
+    match &stage.arg {
+        Value::String(s) if s.starts_with("$.") => Path::parse(s).map_err(|e| {
+            PipelineError::new(
+                stage.at(""),
+                PipelineErrorKind::Shape {
+                    expected: "a JSONPath \"$.field\"".into(),
+                    found: e.to_string(),
+                },
+            )
+        }),
+        other => Err(PipelineError::shape(
+            stage.at(""),
+            "a path string starting with \"$.\"",
+            other,
+        )),
+    }
+}
+
+fn group_by(ctx: &Ctx<'_>, stage: &Stage, id: &str) -> Result<Operator<Value>, PipelineError> {
+    let expected = "[keyExpr, valueExpr] or [keyExpr, valueExpr, {distinct: bool}]";
+    let args = match &stage.arg {
+        Value::List(l) if l.len() == 2 || l.len() == 3 => l.as_slice(),
+        other => return Err(PipelineError::shape(stage.at(""), expected, other)),
+    };
+    let (key, value) = (&args[0], &args[1]);
+    if key.is_null() {
+        return Err(PipelineError::shape(
+            stage.at("[0]"),
+            "a key expression (not null)",
+            key,
+        ));
+    }
+    let key = ctx.expr(stage, "[0]", key)?;
+    let value = match value {
+        Value::Null => None,
+        v => Some(ctx.expr(stage, "[1]", v)?),
+    };
+    let mut distinct = false;
+    if let Some(opts) = args.get(2) {
+        let Value::Map(m) = opts else {
+            return Err(PipelineError::shape(
+                stage.at("[2]"),
+                "an options object {distinct: bool}",
+                opts,
+            ));
+        };
+        for (k, v) in m.iter() {
+            match (&**k, v) {
+                ("distinct", Value::Bool(b)) => distinct = *b,
+                ("distinct", other) => {
+                    return Err(PipelineError::shape(
+                        stage.at("[2].distinct"),
+                        "a boolean",
+                        other,
+                    ));
+                }
+                (other, _) => {
+                    return Err(PipelineError::new(
+                        stage.at("[2]"),
+                        PipelineErrorKind::Shape {
+                            expected: "only the option \"distinct\"".into(),
+                            found: format!("{other:?}"),
+                        },
+                    ));
+                }
+            }
+        }
+    }
+    Ok(ops::group_by(id, key, value, distinct, ctx.clock))
+}

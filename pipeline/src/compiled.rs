@@ -1,0 +1,203 @@
+//! A compiled pipeline and its step runner.
+//!
+//! A [`CompiledPipeline`] is the snapshot circuit the compiler built, the bindings between
+//! topics and its boundary nodes, and the [`Clock`] its operators read for `@now`.
+//! [`CompiledPipeline::transform`] applies a transform [`Chain`] (Incrementalizer,
+//! Reconciler, …) and keeps the bindings; [`CompiledPipeline::runner`] instantiates an
+//! executor. A [`Runner`] step freezes the clock, feeds one Z-set per input topic (an
+//! absent topic gets ∅), runs the circuit and returns each output topic's Z-set.
+
+use std::collections::BTreeMap;
+
+use deltaloop_engine::{Chain, Circuit, Executor, InputHandle, OutputHandle, Transform, ZSet};
+
+use crate::clock::Clock;
+use crate::value::{Str, Value};
+
+/// A boundary node and the topic and logical name bound to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PortBinding {
+    /// The topic.
+    pub topic: String,
+    /// The logical name used inside the pipeline.
+    pub logical: String,
+    /// The node id (`input_<topic>` / `output_<topic>`).
+    pub node: String,
+}
+
+/// A compiled pipeline: circuit, bindings and clock.
+#[derive(Clone, Debug)]
+pub struct CompiledPipeline {
+    circuit: Circuit<Value>,
+    inputs: Vec<PortBinding>,
+    outputs: Vec<PortBinding>,
+    clock: Clock,
+}
+
+/// A step failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// A delta was given for a topic that is not an input of the pipeline.
+    #[error("no input topic {topic:?} (inputs: {known:?})")]
+    UnknownTopic {
+        /// The topic given.
+        topic: String,
+        /// The input topics.
+        known: Vec<String>,
+    },
+    /// The engine failed the step (an operator error; the step was rolled back).
+    #[error(transparent)]
+    Engine(#[from] deltaloop_engine::Error),
+}
+
+impl CompiledPipeline {
+    pub(crate) fn new(
+        circuit: Circuit<Value>,
+        inputs: Vec<PortBinding>,
+        outputs: Vec<PortBinding>,
+        clock: Clock,
+    ) -> CompiledPipeline {
+        CompiledPipeline {
+            circuit,
+            inputs,
+            outputs,
+            clock,
+        }
+    }
+
+    /// The circuit.
+    #[must_use]
+    pub fn circuit(&self) -> &Circuit<Value> {
+        &self.circuit
+    }
+
+    /// The input bindings, in source order.
+    #[must_use]
+    pub fn inputs(&self) -> &[PortBinding] {
+        &self.inputs
+    }
+
+    /// The output bindings, in configured order.
+    #[must_use]
+    pub fn outputs(&self) -> &[PortBinding] {
+        &self.outputs
+    }
+
+    /// The clock the operators read for `@now`.
+    #[must_use]
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The pipeline with `chain` applied to its circuit (bindings and clock kept).
+    ///
+    /// # Errors
+    /// The engine's transform error; `self` is unchanged.
+    pub fn transform(&self, chain: &Chain) -> Result<CompiledPipeline, deltaloop_engine::Error> {
+        Ok(CompiledPipeline {
+            circuit: chain.apply(&self.circuit)?,
+            inputs: self.inputs.clone(),
+            outputs: self.outputs.clone(),
+            clock: self.clock.clone(),
+        })
+    }
+
+    /// An executor for the circuit, behind a topic-level runner.
+    ///
+    /// # Errors
+    /// A validation error of the circuit.
+    pub fn runner(&self) -> Result<Runner, deltaloop_engine::Error> {
+        let executor = Executor::new(self.circuit.clone())?;
+        let inputs = self
+            .inputs
+            .iter()
+            .map(|b| Ok((b.topic.clone(), executor.input_handle(&b.node)?)))
+            .collect::<Result<_, deltaloop_engine::Error>>()?;
+        let outputs = self
+            .outputs
+            .iter()
+            .map(|b| Ok((b.topic.clone(), executor.output_handle(&b.node)?)))
+            .collect::<Result<_, deltaloop_engine::Error>>()?;
+        Ok(Runner {
+            executor,
+            inputs,
+            outputs,
+            clock: self.clock.clone(),
+        })
+    }
+}
+
+/// Runs a compiled pipeline step by step, by topic.
+///
+/// Runners made from the same [`CompiledPipeline`] share its clock: step them from one
+/// thread at a time.
+#[derive(Debug)]
+pub struct Runner {
+    executor: Executor<Value>,
+    inputs: Vec<(String, InputHandle)>,
+    outputs: Vec<(String, OutputHandle)>,
+    clock: Clock,
+}
+
+impl Runner {
+    /// Runs one step at the current wall-clock time. See [`step_at`](Self::step_at).
+    ///
+    /// # Errors
+    /// As [`step_at`](Self::step_at).
+    pub fn step<'a>(
+        &mut self,
+        deltas: impl IntoIterator<Item = (&'a str, ZSet<Value>)>,
+    ) -> Result<BTreeMap<String, ZSet<Value>>, RunError> {
+        let now = self.clock.tick();
+        self.step_at(&now, deltas)
+    }
+
+    /// Runs one step with `@now` frozen to `now`: feeds each `(topic, delta)` (topics not
+    /// given get ∅) and returns every output topic's Z-set for the step.
+    ///
+    /// # Errors
+    /// [`RunError::UnknownTopic`] (nothing is run), or the engine's step error (the step is
+    /// rolled back).
+    pub fn step_at<'a>(
+        &mut self,
+        now: &str,
+        deltas: impl IntoIterator<Item = (&'a str, ZSet<Value>)>,
+    ) -> Result<BTreeMap<String, ZSet<Value>>, RunError> {
+        let mut fed = Vec::new();
+        for (topic, delta) in deltas {
+            let Some((_, h)) = self.inputs.iter().find(|(t, _)| t == topic) else {
+                return Err(RunError::UnknownTopic {
+                    topic: topic.to_owned(),
+                    known: self.inputs.iter().map(|(t, _)| t.clone()).collect(),
+                });
+            };
+            fed.push((*h, delta));
+        }
+        for (h, delta) in fed {
+            self.executor.feed_handle(h, delta);
+        }
+        self.clock.set(Str::from(now));
+        self.executor.step()?;
+        Ok(self
+            .outputs
+            .iter()
+            .map(|(t, h)| (t.clone(), self.executor.output_of(*h).clone()))
+            .collect())
+    }
+
+    /// The integral of everything output `topic` emitted so far.
+    #[must_use]
+    pub fn snapshot(&self, topic: &str) -> Option<&ZSet<Value>> {
+        self.outputs
+            .iter()
+            .find(|(t, _)| t == topic)
+            .map(|(_, h)| self.executor.snapshot_of(*h))
+    }
+
+    /// The underlying executor.
+    #[must_use]
+    pub fn executor(&self) -> &Executor<Value> {
+        &self.executor
+    }
+}

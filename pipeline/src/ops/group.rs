@@ -1,0 +1,68 @@
+//! `@groupBy`: one `{key, values, documents}` row per group.
+//!
+//! The key expression is evaluated with the row as both document (`$`) and subject (`$$`);
+//! rows whose keys have the same canonical JSON form one group. Any key error, a missing
+//! field included, aborts the step. The value expression (`None`: the whole row) gives each
+//! member's value. A member of weight w > 0 contributes w copies of its value to `values`
+//! and of its row to `documents`; members of weight ≤ 0 contribute nothing, and a group
+//! without positive members emits no row. With `distinct`, each list keeps only the first
+//! occurrence of every element. Lists are in source-row order.
+
+use std::sync::Arc;
+
+use deltaloop_engine::{Collect, GroupFn, GroupSpec, Operator};
+use serde_json::{Value as Json, json};
+
+use super::{Stage, label};
+use crate::clock::Clock;
+use crate::expr::Expr;
+use crate::value::{Object, Value};
+
+/// `group_by` with key expression `key`, optional value expression `value` and the
+/// `distinct` option; the output row is `{key, values, documents}`. `node` names the stage
+/// in errors.
+#[must_use]
+pub fn group_by(
+    node: &str,
+    key: Expr,
+    value: Option<Expr>,
+    distinct: bool,
+    clock: &Clock,
+) -> Operator<Value> {
+    let stage = Stage::new(node, "@groupBy", clock);
+    let wire = json!({
+        "type": "group_by",
+        "keyExpr": key.to_json(),
+        "valueExpr": value.as_ref().map_or(Json::Null, Expr::to_json),
+        "distinct": distinct,
+    });
+    let group = GroupFn::new(label(&wire), move |doc: &Value| {
+        let k = stage
+            .eval(&key, doc, true)
+            .map_err(|e| stage.error(doc, e))?;
+        let v = match &value {
+            None => doc.clone(),
+            Some(expr) => stage
+                .eval(expr, doc, true)
+                .map_err(|e| stage.error(doc, e))?,
+        };
+        Ok((k, v))
+    });
+    let aggregate = Collect::new(
+        distinct,
+        |key: &Value, values: Vec<&Value>, docs: Vec<&Value>| {
+            Ok(Value::Map(Arc::new(Object::from_entries([
+                ("key", key.clone()),
+                ("values", Value::list(values.into_iter().cloned().collect())),
+                (
+                    "documents",
+                    Value::list(docs.into_iter().cloned().collect()),
+                ),
+            ]))))
+        },
+    );
+    Operator::GroupBy(GroupSpec {
+        group,
+        aggregate: Arc::new(aggregate),
+    })
+}

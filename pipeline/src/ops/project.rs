@@ -1,0 +1,252 @@
+//! `@project`: building a new document from sequential fragments of setters.
+//!
+//! A projection is one fragment (an object) or a list of fragments. The result starts as
+//! `{}`; the fragments apply in order, and within a fragment the keys apply in sorted
+//! order. Every value is an expression evaluated on the *input* document (a nested object
+//! is an implicit `@dict`, whose keys are literal).
+//!
+//! - Key `"$."`: the value must be a map; its top-level keys are shallow-merged into the
+//!   result. `"$."` sorts before letters, so in `{"$.": "$.", "z": 1}` the copy comes first.
+//! - Any other key: a leading `$.` is stripped and the rest split on `.`; the value is set
+//!   at that nested position, creating maps (and replacing non-map intermediates) on the
+//!   way. `null` is kept. Only these top-level keys are split.
+//!
+//! Evaluation errors, field-not-found included, abort the step (`@definedOr` defaults).
+
+use std::sync::Arc;
+
+use deltaloop_engine::{MapFn, Operator};
+use serde_json::{Value as Json, json};
+
+use super::{OpErrorKind, Stage, found, label};
+use crate::clock::Clock;
+use crate::error::{CompileError, EvalError};
+use crate::expr::{Expr, Registry};
+use crate::value::{Object, Str, Value};
+
+/// Where a projection key writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProjectKey {
+    /// `"$."`: merge the value's top-level keys into the result.
+    Merge,
+    /// A nested position: the key with `$.` stripped, split on `.`.
+    Path(Vec<Str>),
+}
+
+impl ProjectKey {
+    /// Parses a top-level fragment key.
+    #[must_use]
+    pub fn parse(key: &str) -> ProjectKey {
+        if key == "$." {
+            return ProjectKey::Merge;
+        }
+        let rest = key.strip_prefix("$.").unwrap_or(key);
+        ProjectKey::Path(rest.split('.').map(Str::from).collect())
+    }
+}
+
+/// A projection that failed to compile; `at` is the position inside the projection, e.g.
+/// `[1]["$.x"]`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProjectionError {
+    /// A fragment is not an object.
+    #[error("{at}: expected an object of setters (or a list of them), found {found}")]
+    Shape {
+        /// Where.
+        at: String,
+        /// What was found instead.
+        found: String,
+    },
+    /// A setter's expression does not compile.
+    #[error("{at}: {source}")]
+    Expression {
+        /// Where.
+        at: String,
+        /// The expression error (with its own location inside the expression).
+        source: Box<CompileError>,
+    },
+}
+
+/// A compiled `@project` argument.
+#[derive(Clone, Debug)]
+pub struct Projection {
+    fragments: Vec<Vec<(ProjectKey, Expr)>>,
+    source: Value,
+}
+
+impl Projection {
+    /// Compiles a projection: an object of `key: expression` setters, or a list of them.
+    ///
+    /// ```
+    /// use deltaloop_pipeline::{ops::Projection, Registry, Value};
+    /// let p = Projection::compile(&Value::from_json_str(r#"{"$.": "$.", "$.metadata.name": "x"}"#)?, &Registry::new())?;
+    /// let doc = Value::from_json_str(r#"{"metadata": {"name": "a", "namespace": "b"}}"#)?;
+    /// assert_eq!(p.apply_plain(&doc)?, Value::from_json_str(r#"{"metadata": {"name": "x", "namespace": "b"}}"#)?);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`ProjectionError`] naming the fragment and key.
+    pub fn compile(source: &Value, registry: &Registry) -> Result<Projection, ProjectionError> {
+        let (list, indexed) = match source {
+            Value::List(l) => (l.as_slice(), true),
+            one => (std::slice::from_ref(one), false),
+        };
+        let mut fragments = Vec::with_capacity(list.len());
+        for (i, frag) in list.iter().enumerate() {
+            let at = if indexed {
+                format!("[{i}]")
+            } else {
+                String::new()
+            };
+            let Value::Map(m) = frag else {
+                return Err(ProjectionError::Shape {
+                    at,
+                    found: found(frag),
+                });
+            };
+            // `Object` keeps its keys sorted: the application order.
+            let mut setters = Vec::with_capacity(m.len());
+            for (key, value) in m.iter() {
+                let expr = Expr::compile_value_with(value, registry).map_err(|source| {
+                    ProjectionError::Expression {
+                        at: format!("{at}[{}]", Json::String(key.to_string())),
+                        source: Box::new(source),
+                    }
+                })?;
+                setters.push((ProjectKey::parse(key), expr));
+            }
+            fragments.push(setters);
+        }
+        Ok(Projection {
+            fragments,
+            source: source.clone(),
+        })
+    }
+
+    /// The projection's source form.
+    #[must_use]
+    pub fn source(&self) -> &Value {
+        &self.source
+    }
+
+    /// Whether any setter reads the clock.
+    #[must_use]
+    pub fn is_time_variant(&self) -> bool {
+        self.fragments
+            .iter()
+            .flatten()
+            .any(|(_, e)| e.is_time_variant())
+    }
+
+    /// Applies the projection to `doc`, evaluating each setter with `eval`.
+    ///
+    /// # Errors
+    /// The first evaluation error, or a `"$."` value that is not a map.
+    pub fn apply(
+        &self,
+        doc: &Value,
+        eval: impl Fn(&Expr, &Value) -> Result<Value, EvalError>,
+    ) -> Result<Value, OpErrorKind> {
+        let mut acc = Object::new();
+        for fragment in &self.fragments {
+            for (key, expr) in fragment {
+                let v = eval(expr, doc)?;
+                match key {
+                    ProjectKey::Merge => match v {
+                        Value::Map(m) => {
+                            for (k, val) in m.iter() {
+                                acc.insert(Arc::clone(k), val.clone());
+                            }
+                        }
+                        other => {
+                            return Err(OpErrorKind::Type {
+                                what: format!("\"$.\": {expr}"),
+                                expected: "a map",
+                                found: found(&other),
+                            });
+                        }
+                    },
+                    ProjectKey::Path(segments) => set_nested(&mut acc, segments, v),
+                }
+            }
+        }
+        Ok(Value::Map(Arc::new(acc)))
+    }
+
+    /// Applies the projection with a plain context (no frozen clock).
+    ///
+    /// # Errors
+    /// As [`apply`](Self::apply).
+    pub fn apply_plain(&self, doc: &Value) -> Result<Value, OpErrorKind> {
+        let stage = Stage::new("", "@project", &Clock::new());
+        self.apply(doc, |e, d| stage.eval(e, d, false))
+    }
+}
+
+/// Sets `v` at the nested position `segments` of `obj`, creating or replacing
+/// intermediate maps.
+pub(crate) fn set_nested(obj: &mut Object, segments: &[Str], v: Value) {
+    match segments {
+        [] => {}
+        [last] => {
+            obj.insert(Arc::clone(last), v);
+        }
+        [first, rest @ ..] => {
+            let mut child = match obj.remove(first) {
+                Some(Value::Map(m)) => Arc::unwrap_or_clone(m),
+                _ => Object::new(),
+            };
+            set_nested(&mut child, rest, v);
+            obj.insert(Arc::clone(first), Value::Map(Arc::new(child)));
+        }
+    }
+}
+
+/// `project` with the `@project` stage semantics (see the module docs). The result is
+/// always a document; rows that collide add their weights. `node` names the stage in
+/// errors.
+#[must_use]
+pub fn project(node: &str, projection: Projection, clock: &Clock) -> Operator<Value> {
+    let stage = Stage::new(node, "@project", clock);
+    let wire = json!({"type": "project", "projection": projection.source().to_serde_json()});
+    Operator::Map(MapFn::new(label(&wire), move |doc: &Value| {
+        projection
+            .apply(doc, |e, d| stage.eval(e, d, false))
+            .map(Some)
+            .map_err(|e| stage.error(doc, e))
+    }))
+}
+
+/// The raw wire `project{projection}`: evaluates `expr` per row. A map result becomes the
+/// new document with each top-level key treated as a path (`a.b` nests); `null` drops the
+/// row; any other result aborts the step.
+#[must_use]
+pub fn project_expr(node: &str, expr: Expr, clock: &Clock) -> Operator<Value> {
+    let stage = Stage::new(node, "project", clock);
+    let wire = json!({"type": "project", "projection": expr.to_json()});
+    Operator::Map(MapFn::new(label(&wire), move |doc: &Value| {
+        match stage.eval(&expr, doc, false) {
+            Ok(Value::Null) => Ok(None),
+            Ok(Value::Map(m)) => {
+                let mut out = Object::new();
+                for (k, v) in m.iter() {
+                    if let ProjectKey::Path(segments) = ProjectKey::parse(k) {
+                        set_nested(&mut out, &segments, v.clone());
+                    }
+                }
+                Ok(Some(Value::Map(Arc::new(out))))
+            }
+            Ok(other) => Err(stage.error(
+                doc,
+                OpErrorKind::Type {
+                    what: expr.to_string(),
+                    expected: "a map or null",
+                    found: found(&other),
+                },
+            )),
+            Err(e) => Err(stage.error(doc, e)),
+        }
+    }))
+}
