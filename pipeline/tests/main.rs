@@ -1,6 +1,8 @@
 //! The integration-test binary of `deltaloop-pipeline` (one binary, ripgrep style).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod aggregation_compile;
+mod aggregation_equijoin;
 mod conformance_aggregation;
 mod conformance_expressions;
 mod conformance_transforms;

@@ -1,0 +1,264 @@
+//! Automatic hash equi-joins: a `@join` whose predicate has an `@eq` between fields of two
+//! inputs compiles to `equi_join` sites, and gives exactly the results of the Cartesian
+//! form, in snapshot and incremental mode.
+
+use deltaloop_engine::{Chain, Incrementalizer, ZSet};
+use deltaloop_pipeline::{Binding, CompileOptions, CompiledPipeline, Value, compile};
+use serde_json::{Value as Json, json};
+
+fn options(inputs: &[&str]) -> CompileOptions {
+    let mut o = CompileOptions::new("t").output(Binding::new("output"));
+    for i in inputs {
+        o = o.input(Binding::new(*i));
+    }
+    o
+}
+
+fn kinds(p: &CompiledPipeline) -> Vec<(String, &'static str)> {
+    p.circuit()
+        .nodes()
+        .filter(|(_, op)| matches!(op.kind(), "equi_join" | "cartesian"))
+        .map(|(id, op)| (id.to_owned(), op.kind()))
+        .collect()
+}
+
+#[test]
+fn eq_across_inputs_should_compile_to_an_equi_join() {
+    let p = compile(
+        &json!([{"@join": {"@eq": ["$.a.k", "$.b.k"]}}]),
+        &options(&["a", "b"]),
+    )
+    .unwrap();
+    assert_eq!(kinds(&p), [("b0_join_eq_0".to_owned(), "equi_join")]);
+    assert!(p.circuit().contains("b0_join_select"));
+}
+
+#[test]
+fn eq_conjunct_of_and_should_compile_to_an_equi_join() {
+    let p = compile(
+        &json!([{"@join": {"@and": [
+            {"@gt": ["$.a.id", 0]},
+            {"@eq": ["$.b.spec.ref", "$.a.metadata.name"]},
+            {"@lt": ["$.a.id", "$.b.id"]}
+        ]}}]),
+        &options(&["a", "b"]),
+    )
+    .unwrap();
+    assert_eq!(kinds(&p), [("b0_join_eq_0".to_owned(), "equi_join")]);
+    let wire =
+        deltaloop_pipeline::ops::wire_json(p.circuit().node("b0_join_eq_0").unwrap()).unwrap();
+    assert_eq!(
+        wire,
+        json!({"type": "equi_join", "leftNs": "a", "rightNs": "b",
+               "leftKey": "$.metadata.name", "rightKey": "$.spec.ref"})
+    );
+}
+
+#[test]
+fn comparison_without_eq_should_stay_cartesian() {
+    let p = compile(
+        &json!([{"@join": {"@gt": ["$.a.k", "$.b.k"]}}]),
+        &options(&["a", "b"]),
+    )
+    .unwrap();
+    assert_eq!(kinds(&p), [("b0_join_cart_0".to_owned(), "cartesian")]);
+}
+
+#[test]
+fn eq_within_one_input_or_under_or_should_stay_cartesian() {
+    for pred in [
+        json!({"@eq": ["$.a.k", "$.a.j"]}),
+        json!({"@or": [{"@eq": ["$.a.k", "$.b.k"]}, false]}),
+        json!({"@eq": ["$.a.k", 1]}),
+    ] {
+        let p = compile(&json!([{"@join": pred}]), &options(&["a", "b"])).unwrap();
+        assert_eq!(
+            kinds(&p),
+            [("b0_join_cart_0".to_owned(), "cartesian")],
+            "{pred}"
+        );
+    }
+}
+
+#[test]
+fn hard_sites_before_soft_inputs_should_stay_cartesian() {
+    // With soft inputs the hard product is not filtered (reference semantics), so a hard
+    // site must not be turned into an equi-join; the soft site may.
+    let p = compile(
+        &json!([{"@join": [{"@and": [{"@eq": ["$.a.k", "$.b.k"]}, {"@eq": ["$.b.k", "$.c.k"]}]},
+                            {"soft": ["c"]}]}]),
+        &options(&["a", "b", "c"]),
+    )
+    .unwrap();
+    assert_eq!(
+        kinds(&p),
+        [
+            ("b0_join_cart_0".to_owned(), "cartesian"),
+            ("b0_lj0_eq".to_owned(), "equi_join")
+        ]
+    );
+}
+
+/// A tiny deterministic generator.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (self.0 >> 33) % n
+    }
+}
+
+fn random_doc(rng: &mut Lcg, id: u64) -> Value {
+    let k = match rng.next(7) {
+        0 => Some(json!(1)),
+        1 => Some(json!(1.0)),
+        2 => Some(json!(2)),
+        3 => Some(json!("1")),
+        4 => Some(Json::Null),
+        5 => Some(json!({"x": 1})),
+        _ => None,
+    };
+    let mut doc = json!({"id": id});
+    if let Some(k) = k {
+        doc["k"] = k;
+    }
+    Value::from(&doc)
+}
+
+/// Random steps of deltas over `inputs`: insertions (weight 1 or 2) and retractions of
+/// earlier insertions.
+fn random_steps(seed: u64, inputs: &[&str], steps: usize) -> Vec<Vec<(String, ZSet<Value>)>> {
+    let mut rng = Lcg(seed);
+    let mut live: Vec<(String, Value, i64)> = Vec::new();
+    let mut out = Vec::new();
+    let mut id = 0;
+    for _ in 0..steps {
+        let mut step: Vec<(String, ZSet<Value>)> = inputs
+            .iter()
+            .map(|i| ((*i).to_owned(), ZSet::new()))
+            .collect();
+        for _ in 0..4 {
+            if !live.is_empty() && rng.next(3) == 0 {
+                let idx = usize::try_from(rng.next(live.len() as u64)).unwrap();
+                let (input, doc, w) = live.swap_remove(idx);
+                let slot = step.iter_mut().find(|(i, _)| *i == input).unwrap();
+                slot.1.insert(doc, -w);
+            } else {
+                let input = inputs[usize::try_from(rng.next(inputs.len() as u64)).unwrap()];
+                id += 1;
+                let doc = random_doc(&mut rng, id % 5);
+                let w = if rng.next(4) == 0 { 2 } else { 1 };
+                let slot = step.iter_mut().find(|(i, _)| *i == input).unwrap();
+                slot.1.insert(doc.clone(), w);
+                live.push((input.to_owned(), doc, w));
+            }
+        }
+        out.push(step);
+    }
+    out
+}
+
+/// Runs `pipeline` in snapshot mode on the integrated inputs of each step, and
+/// incrementally on the deltas; returns the snapshot outputs per step and checks that the
+/// incremental integral agrees.
+fn run_both(p: &CompiledPipeline, steps: &[Vec<(String, ZSet<Value>)>]) -> Vec<ZSet<Value>> {
+    let inc = p
+        .transform(&Chain::new(vec![Incrementalizer.into()]).unwrap())
+        .unwrap();
+    let mut inc_runner = inc.runner().unwrap();
+    let mut totals: Vec<(String, ZSet<Value>)> = Vec::new();
+    let mut outs = Vec::new();
+    for (t, step) in steps.iter().enumerate() {
+        for (input, delta) in step {
+            match totals.iter_mut().find(|(i, _)| i == input) {
+                Some((_, z)) => z.add_assign(delta),
+                None => totals.push((input.clone(), delta.clone())),
+            }
+        }
+        let mut snap = p.runner().unwrap();
+        let out = snap
+            .step(totals.iter().map(|(i, z)| (i.as_str(), z.clone())))
+            .unwrap()
+            .remove("output")
+            .unwrap();
+        inc_runner
+            .step(step.iter().map(|(i, z)| (i.as_str(), z.clone())))
+            .unwrap();
+        assert_eq!(
+            inc_runner.snapshot("output").unwrap(),
+            &out,
+            "incremental integral differs at step {t}"
+        );
+        outs.push(out);
+    }
+    outs
+}
+
+fn assert_same_as_cartesian(join: Json, wrapped: Json, inputs: &[&str]) {
+    let auto = compile(
+        &json!([{"@join": join}, {"@project": {"$.": "$."}}]),
+        &options(inputs),
+    )
+    .unwrap();
+    let cart = compile(
+        &json!([{"@join": wrapped}, {"@project": {"$.": "$."}}]),
+        &options(inputs),
+    )
+    .unwrap();
+    assert!(
+        kinds(&auto).iter().any(|(_, k)| *k == "equi_join"),
+        "{:?}",
+        kinds(&auto)
+    );
+    assert!(
+        kinds(&cart).iter().all(|(_, k)| *k == "cartesian"),
+        "{:?}",
+        kinds(&cart)
+    );
+    let mut nonempty = 0;
+    for seed in 1..=12 {
+        let steps = random_steps(seed, inputs, 8);
+        let a = run_both(&auto, &steps);
+        let c = run_both(&cart, &steps);
+        assert_eq!(a, c, "seed {seed}");
+        nonempty += a.iter().filter(|z| !z.is_empty()).count();
+    }
+    assert!(nonempty > 10, "the random inputs should produce matches");
+}
+
+/// `{"@or": [false, P]}` is P, but hides the `@eq` from the detection.
+fn hidden(p: &Json) -> Json {
+    json!({"@or": [false, p]})
+}
+
+#[test]
+fn equi_join_should_match_cartesian_on_two_inputs() {
+    let p = json!({"@eq": ["$.a.k", "$.b.k"]});
+    assert_same_as_cartesian(p.clone(), hidden(&p), &["a", "b"]);
+}
+
+#[test]
+fn equi_join_should_match_cartesian_with_extra_conjuncts() {
+    let p = json!({"@and": [{"@eq": ["$.b.k", "$.a.k"]}, {"@gte": ["$.a.id", "$.b.id"]}]});
+    assert_same_as_cartesian(p.clone(), hidden(&p), &["a", "b"]);
+}
+
+#[test]
+fn equi_join_should_match_cartesian_on_three_inputs() {
+    let p = json!({"@and": [{"@eq": ["$.a.k", "$.b.k"]}, {"@eq": ["$.c.id", "$.b.id"]}]});
+    assert_same_as_cartesian(p.clone(), hidden(&p), &["a", "b", "c"]);
+}
+
+#[test]
+fn equi_join_should_match_cartesian_in_soft_joins() {
+    let p = json!({"@eq": ["$.a.k", "$.c.k"]});
+    assert_same_as_cartesian(
+        json!([p.clone(), {"soft": ["c"]}]),
+        json!([hidden(&p), {"soft": ["c"]}]),
+        &["a", "c"],
+    );
+}
