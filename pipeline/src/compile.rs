@@ -234,7 +234,16 @@ impl PipelineError {
     }
 }
 
-/// Compiles a pipeline given as JSON. See the [module docs](self).
+/// Compiles a pipeline given as JSON: one stage (`{"@op": args}` or `"@op"`), a list of
+/// stages, or a program of branches (lists with `@inputs` and `@output`).
+///
+/// Stages: `@select`, `@project`, `@unwind`, `@groupBy`, `@distinct`, `@join` (with `soft`,
+/// `inputs` and `index` options). A `@join` predicate with an `@eq` between fields of two
+/// inputs (alone or as a top-level `@and` conjunct) compiles to a hash equi-join, followed
+/// by the full predicate, so results equal the Cartesian form's. Node ids follow the
+/// reference: `input_<topic>`, `output_<topic>`, `b<i>_op_<stage>`, `b<i>_ns_<j>_<name>`,
+/// `b<i>_join_cart_<n>` / `b<i>_join_eq_<n>`, `b<i>_join_select`, `b<i>_lj<n>_*`,
+/// `lc_stream_<name>`.
 ///
 /// # Errors
 /// [`PipelineError`] naming the stage and the position inside it.

@@ -1,8 +1,7 @@
 //! # deltaloop-pipeline
 //!
-//! The pipeline language of deltaloop: the document type, JSONPath and the `@`-expression
-//! language. (The aggregation and SQL compilers onto `deltaloop-engine` circuits will
-//! build on these.)
+//! The pipeline language of deltaloop: the document type, JSONPath, the `@`-expression
+//! language, and the aggregation compiler onto `deltaloop-engine` circuits.
 //!
 //! ## Map of the crate
 //!
@@ -20,6 +19,14 @@
 //!   `now`), and [`Expr::to_json`] gives the surface form back. Errors are
 //!   [`CompileError`] (with the location inside the expression) and [`EvalError`], whose
 //!   [`EvalError::FieldNotFound`] is the distinguishable "path selected nothing".
+//! - [`ops`] builds engine operators over [`Value`] from expressions (`select`, `project`,
+//!   `unwind`, `group_by`, `equi_join`, `cartesian` and the join helpers); each closure's
+//!   label is the operator's wire JSON.
+//! - [`compile`] compiles an aggregation pipeline (stages, or a program of branches) into a
+//!   [`CompiledPipeline`]: the snapshot circuit, its topic bindings and its step [`Clock`].
+//!   `@join`s with an `@eq` between inputs become hash equi-joins automatically.
+//!   [`CompiledPipeline::transform`] applies a transform chain; a [`Runner`] steps it by
+//!   topic. Errors are [`PipelineError`] (naming the stage and the position inside it).
 //! - [`conformance`] runs the shared conformance vectors (used by the tests and the CLI).
 //!
 //! Start reading at [`Value`], then `expr.rs` and its per-family operator modules.

@@ -146,14 +146,17 @@ pub(crate) fn found(v: &Value) -> String {
 #[derive(Clone, Debug)]
 pub(crate) struct Stage {
     name: Str,
-    clock: Clock,
+    /// The clock, kept only when some expression of the operator reads it.
+    clock: Option<Clock>,
 }
 
 impl Stage {
-    pub(crate) fn new(node: &str, kind: &str, clock: &Clock) -> Stage {
+    /// A stage named `node (kind)`; `time_variant` says whether any of its expressions
+    /// reads the clock (so the others never touch it).
+    pub(crate) fn new(node: &str, kind: &str, clock: &Clock, time_variant: bool) -> Stage {
         Stage {
             name: format!("{node} ({kind})").into(),
-            clock: clock.clone(),
+            clock: time_variant.then(|| clock.clone()),
         }
     }
 
@@ -169,9 +172,7 @@ impl Stage {
         if as_subject {
             ctx = ctx.with_subject(doc);
         }
-        if expr.is_time_variant()
-            && let Some(now) = self.clock.now()
-        {
+        if let Some(now) = self.clock.as_ref().and_then(Clock::now) {
             return expr.eval(&ctx.with_now(&now));
         }
         expr.eval(&ctx)
@@ -233,7 +234,7 @@ fn select_with(
     clock: &Clock,
     missing_is_false: bool,
 ) -> Operator<Value> {
-    let stage = Stage::new(node, "@select", clock);
+    let stage = Stage::new(node, "@select", clock, predicate.is_time_variant());
     let wire = json!({"type": "select", "predicate": predicate.to_json()});
     Operator::Filter(FilterFn::new(label(&wire), move |doc: &Value| match stage
         .eval(&predicate, doc, false)
@@ -249,7 +250,7 @@ fn select_with(
 /// rows, a non-list aborts the step. Identical outputs merge (their weights add).
 #[must_use]
 pub fn unwind(node: &str, field: Path) -> Operator<Value> {
-    let stage = Stage::new(node, "@unwind", &Clock::new());
+    let stage = Stage::new(node, "@unwind", &Clock::new(), false);
     let wire = json!({"type": "unwind", "field": field.as_str()});
     Operator::FlatMap(FlatMapFn::new(
         label(&wire),
@@ -314,7 +315,7 @@ pub(crate) fn merge(l: &Value, r: &Value) -> Result<Value, OpErrorKind> {
 /// `cartesian`: every (left, right) pair, shallow-merged, with weight wₗ·wᵣ.
 #[must_use]
 pub fn cartesian(node: &str) -> Operator<Value> {
-    let stage = Stage::new(node, "@join", &Clock::new());
+    let stage = Stage::new(node, "@join", &Clock::new(), false);
     let wire = json!({"type": "cartesian"});
     Operator::Cartesian(CombineFn::new(label(&wire), move |l: &Value, r: &Value| {
         merge(l, r).map_err(|e| stage.error(l, e))

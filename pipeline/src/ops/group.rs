@@ -29,7 +29,12 @@ pub fn group_by(
     distinct: bool,
     clock: &Clock,
 ) -> Operator<Value> {
-    let stage = Stage::new(node, "@groupBy", clock);
+    let stage = Stage::new(
+        node,
+        "@groupBy",
+        clock,
+        key.is_time_variant() || value.as_ref().is_some_and(Expr::is_time_variant),
+    );
     let wire = json!({
         "type": "group_by",
         "keyExpr": key.to_json(),

@@ -55,7 +55,12 @@ pub fn equi_join(
     right_key: Expr,
     clock: &Clock,
 ) -> Operator<Value> {
-    let stage = Stage::new(node, "@join", clock);
+    let stage = Stage::new(
+        node,
+        "@join",
+        clock,
+        left_key.is_time_variant() || right_key.is_time_variant(),
+    );
     let wire = json!({
         "type": "equi_join",
         "leftNs": left_ns,

@@ -180,7 +180,7 @@ impl Projection {
     /// # Errors
     /// As [`apply`](Self::apply).
     pub fn apply_plain(&self, doc: &Value) -> Result<Value, OpErrorKind> {
-        let stage = Stage::new("", "@project", &Clock::new());
+        let stage = Stage::new("", "@project", &Clock::new(), false);
         self.apply(doc, |e, d| stage.eval(e, d, false))
     }
 }
@@ -209,7 +209,7 @@ pub(crate) fn set_nested(obj: &mut Object, segments: &[Str], v: Value) {
 /// errors.
 #[must_use]
 pub fn project(node: &str, projection: Projection, clock: &Clock) -> Operator<Value> {
-    let stage = Stage::new(node, "@project", clock);
+    let stage = Stage::new(node, "@project", clock, projection.is_time_variant());
     let wire = json!({"type": "project", "projection": projection.source().to_serde_json()});
     Operator::Map(MapFn::new(label(&wire), move |doc: &Value| {
         projection
@@ -224,7 +224,7 @@ pub fn project(node: &str, projection: Projection, clock: &Clock) -> Operator<Va
 /// row; any other result aborts the step.
 #[must_use]
 pub fn project_expr(node: &str, expr: Expr, clock: &Clock) -> Operator<Value> {
-    let stage = Stage::new(node, "project", clock);
+    let stage = Stage::new(node, "project", clock, expr.is_time_variant());
     let wire = json!({"type": "project", "projection": expr.to_json()});
     Operator::Map(MapFn::new(label(&wire), move |doc: &Value| {
         match stage.eval(&expr, doc, false) {
