@@ -103,6 +103,20 @@ impl CompiledPipeline {
         })
     }
 
+    /// The same bindings and clock over another circuit: for instance one reloaded from
+    /// its [wire JSON](crate::wire) with an [`Expressions`](crate::wire::Expressions)
+    /// builder on this pipeline's [`clock`](Self::clock). The circuit must keep the
+    /// boundary node ids, or [`runner`](Self::runner) fails.
+    #[must_use]
+    pub fn with_circuit(&self, circuit: Circuit<Value>) -> CompiledPipeline {
+        CompiledPipeline {
+            circuit,
+            inputs: self.inputs.clone(),
+            outputs: self.outputs.clone(),
+            clock: self.clock.clone(),
+        }
+    }
+
     /// An executor for the circuit, behind a topic-level runner.
     ///
     /// # Errors

@@ -5,8 +5,10 @@
 //! with the expected and actual outcome. This module does no I/O: callers (the tests, the
 //! CLI's `conformance` command) read the file and hand over its text.
 //!
-//! Only expression vectors are supported so far; other kinds report every case as
-//! unsupported.
+//! Expression, aggregation and transforms vectors are supported (transforms circuits are
+//! loaded with the [`wire::Expressions`](crate::wire::Expressions) builder, so their nodes
+//! may carry user logic: `select`, `project`, `group_by`, …); other kinds report every case
+//! as unsupported.
 //!
 //! ```
 //! use deltaloop_pipeline::conformance::{VectorKind, run_vectors};
@@ -203,7 +205,7 @@ pub fn run_case(case: &Json) -> CaseResult {
     let outcome = match case_kind(case) {
         VectorKind::Expressions => run_expression_case(case),
         VectorKind::Aggregation => run_aggregation_case(case),
-        VectorKind::Transforms => run_transforms_case(case, &crate::wire::NoUserLogic),
+        VectorKind::Transforms => run_transforms_case(case, &crate::wire::Expressions::default()),
         other => Outcome::Unsupported(format!("unsupported kind: {other}")),
     };
     CaseResult { name, outcome }

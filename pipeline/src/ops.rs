@@ -20,9 +20,13 @@
 //! **Labels.** The label of each operator's primary closure (the `Map`/`Filter`/`FlatMap`
 //! function, the `Cartesian`/`EquiJoin` combiner, the `GroupBy` grouping function) is the
 //! operator's wire JSON, e.g. `{"type":"select","predicate":{"@eq":["$.a",1]}}`;
-//! [`wire_json`] reads it back. Projections are written in the `@project` fragment form
-//! (an object, or a list of objects, where `"$."` merges), which [`Projection::compile`]
-//! accepts again.
+//! [`wire_json`] reads it back. Two fields beyond the reference's format keep the
+//! aggregation semantics on a round trip through [`crate::wire`]: a [`select`] (where
+//! field-not-found is `false`) is labelled `"lenient": true`, and a [`project`] (or join
+//! helper) whose projection is in the `@project` fragment form (an object, or a list of
+//! objects, where `"$."` merges; [`Projection::compile`] accepts it again) is labelled
+//! `"fragments": true`. Without them a `select` is [`select_strict`] and a `project` is
+//! [`project_expr`], as in the reference.
 //!
 //! **Errors.** An evaluation failure becomes an [`OpError`] naming the stage (the node id
 //! given to the constructor and the operator kind) and the document (its
@@ -206,12 +210,12 @@ pub fn wire_json(op: &Operator<Value>) -> Option<Json> {
         Operator::GroupBy(g) | Operator::GroupByIncremental(g) => g.group.label(),
         _ => return None,
     };
-    let mut wire: Json = serde_json::from_str(label).ok()?;
+    let Ok(Json::Object(mut wire)) = serde_json::from_str::<Json>(label) else {
+        return None;
+    };
     // The incremental forms share the snapshot form's closures; fix the type.
-    if let Some(obj) = wire.as_object_mut() {
-        obj.insert("type".into(), Json::String(op.kind().to_owned()));
-    }
-    Some(wire)
+    wire.insert("type".into(), Json::String(op.kind().to_owned()));
+    Some(Json::Object(wire))
 }
 
 /// `select` with the `@select` stage semantics: a row is kept iff `predicate` evaluates to
@@ -235,7 +239,12 @@ fn select_with(
     missing_is_false: bool,
 ) -> Operator<Value> {
     let stage = Stage::new(node, "@select", clock, predicate.is_time_variant());
-    let wire = json!({"type": "select", "predicate": predicate.to_json()});
+    // `lenient` is not in the reference's format: without it a reloaded `select` is strict.
+    let wire = if missing_is_false {
+        json!({"type": "select", "predicate": predicate.to_json(), "lenient": true})
+    } else {
+        json!({"type": "select", "predicate": predicate.to_json()})
+    };
     Operator::Filter(FilterFn::new(label(&wire), move |doc: &Value| match stage
         .eval(&predicate, doc, false)
     {
@@ -327,7 +336,7 @@ fn helper(
     projection: Json,
     f: impl Fn(&Value) -> Value + Send + Sync + 'static,
 ) -> Operator<Value> {
-    let wire = json!({"type": "project", "projection": projection});
+    let wire = json!({"type": "project", "projection": projection, "fragments": true});
     Operator::Map(MapFn::new(label(&wire), move |doc: &Value| {
         Ok(Some(f(doc)))
     }))

@@ -8,14 +8,50 @@
 //! `unwind` (`field`), `cartesian`, `group_by` / `group_by_incremental` (`keyExpr`,
 //! `valueExpr`, `distinct`), `equi_join` / `equi_join_incremental` (`leftNs`, `rightNs`,
 //! `leftKey`, `rightKey`) — whose closures are built from their expressions by an
-//! [`OperatorBuilder`].
+//! [`OperatorBuilder`]: [`Expressions`] builds all of them with the [`crate::ops`]
+//! constructors, [`NoUserLogic`] none.
 //!
-//! Writing a circuit back uses each closure's label, which the pipeline's operator
-//! constructors set to the operator's wire JSON.
+//! Writing a circuit back ([`save`]) uses each closure's label, which the pipeline's operator
+//! constructors set to the operator's wire JSON ([`crate::ops::wire_json`]), so
+//! `load(save(c))` rebuilds the same operators.
+//!
+//! **Round trips keep our semantics.** The reference loses two wrappers when it writes a
+//! compiled pipeline (spec §a.3, §h.6): the `@select` rule "field-not-found is `false`" and
+//! the `@project` stage's fragment semantics (`"$."` merges, path keys, a list of
+//! fragments). We keep both, with two fields the reference does not write:
+//!
+//! - `select` with `"lenient": true` is the `@select` stage ([`crate::ops::select`]);
+//!   without it (the reference's JSON) a `select` is strict: field-not-found aborts the step
+//!   ([`crate::ops::select_strict`]).
+//! - `project` with `"fragments": true` is the `@project` stage ([`crate::ops::project`],
+//!   also used by the join helpers); without it (the reference's JSON) `projection` is one
+//!   expression whose map result's keys are paths and whose `null` drops the row
+//!   ([`crate::ops::project_expr`]).
+//!
+//! A reference implementation reading our JSON ignores the extra fields, and then behaves as
+//! it would on its own JSON.
+//!
+//! ```
+//! use deltaloop_pipeline::{compile, wire, Binding, CompileOptions};
+//!
+//! let options = CompileOptions::new("names").input(Binding::new("pods")).output(Binding::new("names"));
+//! let compiled = compile(&serde_json::json!([{"@select": {"@eq": ["$.spec.app", "web"]}}]), &options)?;
+//! let json = wire::save(compiled.circuit());
+//! assert_eq!(json["nodes"]["b0_op_0"],
+//!            serde_json::json!({"type": "select", "predicate": {"@eq": ["$.spec.app", "web"]}, "lenient": true}));
+//! // Rebuild it, with expressions reading the pipeline's clock.
+//! let loaded = wire::load(&json, &wire::Expressions::new(compiled.clock().clone()))?;
+//! assert_eq!(wire::save(&loaded), json);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use deltaloop_engine::{Circuit, Operator};
 use serde_json::{Map, Value as Json, json};
 
+use crate::clock::Clock;
+use crate::expr::{Expr, Registry};
+use crate::ops::{self, Projection};
+use crate::path::Path;
 use crate::value::Value;
 
 /// Why a circuit's JSON could not be loaded.
@@ -50,13 +86,15 @@ fn shape(at: impl Into<String>, message: impl Into<String>) -> WireError {
 
 /// Builds the operators whose closures come from expressions (`select`, `project`, …).
 pub trait OperatorBuilder {
-    /// The operator for node JSON `spec` of type `kind`, or `None` if `kind` is not one this
-    /// builder knows.
+    /// The operator for node `node` with JSON `spec` of type `kind`, or `None` if `kind` is
+    /// not one this builder knows.
     ///
     /// # Errors
-    /// A message saying what is wrong with the spec (a bad expression, a missing field).
+    /// A message saying what is wrong with the spec, naming the field (a bad expression, a
+    /// missing field).
     fn build(
         &self,
+        node: &str,
         kind: &str,
         spec: &Map<String, Json>,
     ) -> Option<Result<Operator<Value>, String>>;
@@ -69,11 +107,163 @@ pub struct NoUserLogic;
 impl OperatorBuilder for NoUserLogic {
     fn build(
         &self,
+        _node: &str,
         _kind: &str,
         _spec: &Map<String, Json>,
     ) -> Option<Result<Operator<Value>, String>> {
         None
     }
+}
+
+/// The builder of every user-logic operator of the wire format, from its expressions, with
+/// the aggregation semantics of [`crate::ops`] (see the module docs for `lenient` and
+/// `fragments`).
+///
+/// Expressions compile against its [`Registry`] (host callbacks) and read its [`Clock`] for
+/// `@now`: give it the clock of the runner that will step the circuit (for instance
+/// [`CompiledPipeline::clock`](crate::CompiledPipeline::clock), together with
+/// [`CompiledPipeline::with_circuit`](crate::CompiledPipeline::with_circuit)).
+#[derive(Clone, Debug, Default)]
+pub struct Expressions {
+    registry: Registry,
+    clock: Clock,
+}
+
+impl Expressions {
+    /// A builder with the built-in operators, whose expressions read `clock`.
+    #[must_use]
+    pub fn new(clock: Clock) -> Expressions {
+        Expressions {
+            registry: Registry::new(),
+            clock,
+        }
+    }
+
+    /// The builder with expressions compiled against `registry`.
+    #[must_use]
+    pub fn with_registry(mut self, registry: Registry) -> Expressions {
+        self.registry = registry;
+        self
+    }
+
+    /// The clock the built operators read.
+    #[must_use]
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    fn expr(&self, spec: &Map<String, Json>, field: &str) -> Result<Expr, String> {
+        match spec.get(field) {
+            None | Some(Json::Null) => Err(format!("{field:?}: expected an expression")),
+            Some(source) => Expr::compile_value_with(&Value::from(source), &self.registry)
+                .map_err(|e| format!("{field:?}: {e}")),
+        }
+    }
+
+    fn build_user(
+        &self,
+        node: &str,
+        kind: &str,
+        spec: &Map<String, Json>,
+    ) -> Result<Operator<Value>, String> {
+        let clock = &self.clock;
+        Ok(match kind {
+            "select" => {
+                let predicate = self.expr(spec, "predicate")?;
+                if flag(spec, "lenient")? {
+                    ops::select(node, predicate, clock)
+                } else {
+                    ops::select_strict(node, predicate, clock)
+                }
+            }
+            "project" => {
+                if flag(spec, "fragments")? {
+                    let source = spec
+                        .get("projection")
+                        .ok_or("\"projection\": expected a projection")?;
+                    let projection = Projection::compile(&Value::from(source), &self.registry)
+                        .map_err(|e| format!("\"projection\"{e}"))?;
+                    ops::project(node, projection, clock)
+                } else {
+                    ops::project_expr(node, self.expr(spec, "projection")?, clock)
+                }
+            }
+            "unwind" => {
+                let field = string(spec, "field")?;
+                let path = Path::parse(field).map_err(|e| format!("\"field\": {e}"))?;
+                ops::unwind(node, path)
+            }
+            "cartesian" => ops::cartesian(node),
+            "group_by" | "group_by_incremental" => {
+                let key = self.expr(spec, "keyExpr")?;
+                let value = match spec.get("valueExpr") {
+                    None | Some(Json::Null) => None,
+                    Some(_) => Some(self.expr(spec, "valueExpr")?),
+                };
+                let op = ops::group_by(node, key, value, flag(spec, "distinct")?, clock);
+                match (kind, op) {
+                    ("group_by_incremental", Operator::GroupBy(g)) => {
+                        Operator::GroupByIncremental(g)
+                    }
+                    (_, op) => op,
+                }
+            }
+            "equi_join" | "equi_join_incremental" => {
+                let (left_ns, right_ns) = (string(spec, "leftNs")?, string(spec, "rightNs")?);
+                let (left_key, right_key) =
+                    (self.expr(spec, "leftKey")?, self.expr(spec, "rightKey")?);
+                let op = ops::equi_join(node, left_ns, left_key, right_ns, right_key, clock);
+                match (kind, op) {
+                    ("equi_join_incremental", Operator::EquiJoin(j)) => {
+                        Operator::EquiJoinIncremental(j)
+                    }
+                    (_, op) => op,
+                }
+            }
+            other => return Err(format!("unknown operator type {other:?}")),
+        })
+    }
+}
+
+/// The user-logic operator kinds [`Expressions`] builds.
+const USER_KINDS: [&str; 8] = [
+    "select",
+    "project",
+    "unwind",
+    "cartesian",
+    "group_by",
+    "group_by_incremental",
+    "equi_join",
+    "equi_join_incremental",
+];
+
+impl OperatorBuilder for Expressions {
+    fn build(
+        &self,
+        node: &str,
+        kind: &str,
+        spec: &Map<String, Json>,
+    ) -> Option<Result<Operator<Value>, String>> {
+        USER_KINDS
+            .contains(&kind)
+            .then(|| self.build_user(node, kind, spec))
+    }
+}
+
+/// An optional boolean field (absent or `null`: `false`).
+fn flag(spec: &Map<String, Json>, field: &str) -> Result<bool, String> {
+    match spec.get(field) {
+        None | Some(Json::Null) => Ok(false),
+        Some(Json::Bool(b)) => Ok(*b),
+        Some(other) => Err(format!("{field:?}: expected a boolean, found {other}")),
+    }
+}
+
+/// A required string field.
+fn string<'a>(spec: &'a Map<String, Json>, field: &str) -> Result<&'a str, String> {
+    spec.get(field)
+        .and_then(Json::as_str)
+        .ok_or_else(|| format!("{field:?}: expected a string"))
 }
 
 /// The operators without user logic, from their wire JSON.
@@ -146,7 +336,7 @@ pub fn load(json: &Json, builder: &dyn OperatorBuilder) -> Result<Circuit<Value>
             .and_then(Json::as_str)
             .ok_or_else(|| shape(&at, "expected a string \"type\""))?;
         let op = plain_operator(kind, spec)
-            .or_else(|| builder.build(kind, spec))
+            .or_else(|| builder.build(id, kind, spec))
             .ok_or_else(|| {
                 shape(
                     format!("{at}.type"),
@@ -190,28 +380,26 @@ pub fn load(json: &Json, builder: &dyn OperatorBuilder) -> Result<Circuit<Value>
     Ok(circuit)
 }
 
-/// The wire JSON of one operator.
+/// The wire JSON of one operator: [`ops::wire_json`] for the operators built by
+/// [`crate::ops`]; a closure with a foreign label is written as `{"type", "label"}`.
 #[must_use]
 pub fn operator_json(op: &Operator<Value>) -> Json {
-    let labelled = |label: &str| -> Json {
-        match serde_json::from_str::<Json>(label) {
-            Ok(Json::Object(mut m)) => {
-                m.insert("type".into(), json!(op.kind()));
-                Json::Object(m)
-            }
-            _ => json!({"type": op.kind(), "label": label}),
-        }
-    };
-    match op {
-        Operator::LinearCombination(c) => json!({"type": "linear_combination", "coeffs": c}),
-        Operator::Map(f) => labelled(f.label()),
-        Operator::Filter(f) => labelled(f.label()),
-        Operator::FlatMap(f) => labelled(f.label()),
-        Operator::Cartesian(f) => labelled(f.label()),
-        Operator::EquiJoin(j) | Operator::EquiJoinIncremental(j) => labelled(j.combine.label()),
-        Operator::GroupBy(g) | Operator::GroupByIncremental(g) => labelled(g.group.label()),
-        _ => json!({"type": op.kind()}),
+    if let Some(wire) = ops::wire_json(op) {
+        return wire;
     }
+    let label = match op {
+        Operator::LinearCombination(c) => {
+            return json!({"type": "linear_combination", "coeffs": c});
+        }
+        Operator::Map(f) => f.label(),
+        Operator::Filter(f) => f.label(),
+        Operator::FlatMap(f) => f.label(),
+        Operator::Cartesian(f) => f.label(),
+        Operator::EquiJoin(j) | Operator::EquiJoinIncremental(j) => j.combine.label(),
+        Operator::GroupBy(g) | Operator::GroupByIncremental(g) => g.group.label(),
+        _ => return json!({"type": op.kind()}),
+    };
+    json!({"type": op.kind(), "label": label})
 }
 
 /// The wire JSON of a circuit.

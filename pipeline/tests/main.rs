@@ -6,3 +6,4 @@ mod aggregation_equijoin;
 mod conformance_aggregation;
 mod conformance_expressions;
 mod conformance_transforms;
+mod wire_user_logic;

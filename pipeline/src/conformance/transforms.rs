@@ -1,5 +1,10 @@
 //! Runner for `transforms.json` cases: a wire-format circuit, a transform chain, and steps of
 //! input deltas with the expected output deltas.
+//!
+//! [`run_vectors`](crate::conformance::run_vectors) loads the circuits with
+//! [`Expressions`](crate::wire::Expressions), so user-logic nodes (`select`, `project`,
+//! `unwind`, `group_by`, `equi_join`, …) run with the semantics of the wire format (a
+//! `select` without `"lenient": true` is strict, as in the reference).
 
 use deltaloop_engine::{Executor, Transform, ZSet};
 use serde_json::Value as Json;

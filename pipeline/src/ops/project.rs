@@ -210,7 +210,11 @@ pub(crate) fn set_nested(obj: &mut Object, segments: &[Str], v: Value) {
 #[must_use]
 pub fn project(node: &str, projection: Projection, clock: &Clock) -> Operator<Value> {
     let stage = Stage::new(node, "@project", clock, projection.is_time_variant());
-    let wire = json!({"type": "project", "projection": projection.source().to_serde_json()});
+    let wire = json!({
+        "type": "project",
+        "projection": projection.source().to_serde_json(),
+        "fragments": true,
+    });
     Operator::Map(MapFn::new(label(&wire), move |doc: &Value| {
         projection
             .apply(doc, |e, d| stage.eval(e, d, false))
