@@ -4,7 +4,12 @@
 //! returns the exit code.
 
 mod args;
+mod bind;
 mod conformance;
+mod eval;
+mod explain;
+mod files;
+mod steps;
 
 use std::process::ExitCode;
 
@@ -27,5 +32,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Conformance(args) => conformance::run(&args),
+        Command::Eval(args) => eval::run(&args),
+        Command::Explain(args) => explain::run(&args),
     }
 }
