@@ -6,4 +6,5 @@ mod aggregation_equijoin;
 mod conformance_aggregation;
 mod conformance_expressions;
 mod conformance_transforms;
+mod doc_reference;
 mod wire_user_logic;
