@@ -1,5 +1,5 @@
 //! Runs the built `deltaloop` binary the way users do.
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -58,4 +58,443 @@ fn conformance_on_a_missing_file_should_say_which_file() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/v.json"));
+}
+
+// ---------------------------------------------------------------------------------------
+// eval and explain, on examples/pipelines.
+
+use std::collections::BTreeMap;
+use std::process::Output;
+
+use serde_json::{Value as Json, json};
+
+fn example(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/pipelines")
+        .join(name)
+}
+
+/// A fresh scratch directory for one test.
+fn scratch(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("deltaloop-cli-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn run_ok(args: &[&std::ffi::OsStr]) -> String {
+    let out = deltaloop().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn run_err(args: &[&std::ffi::OsStr]) -> String {
+    let out: Output = deltaloop().args(args).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8(out.stderr).unwrap()
+}
+
+fn eval_example_args(extra: &[&str]) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "eval".into(),
+        example("endpoints.yaml").into(),
+        "--input".into(),
+        format!("Pod={}", example("pods.yaml").display()).into(),
+        "--input".into(),
+        format!("Service={}", example("services.yaml").display()).into(),
+    ];
+    args.extend(extra.iter().map(Into::into));
+    args
+}
+
+fn os(args: &[std::ffi::OsString]) -> Vec<&std::ffi::OsStr> {
+    args.iter().map(std::ffi::OsString::as_os_str).collect()
+}
+
+/// Endpoints documents as `namespace/name → sorted IPs` (IP lists compared as multisets).
+fn endpoints(docs: &[Json]) -> BTreeMap<String, Vec<String>> {
+    let mut out = BTreeMap::new();
+    for d in docs {
+        assert_eq!(d["kind"], "Endpoints", "{d}");
+        assert_eq!(d["apiVersion"], "v1", "{d}");
+        let key = format!(
+            "{}/{}",
+            d["metadata"]["namespace"].as_str().unwrap(),
+            d["metadata"]["name"].as_str().unwrap()
+        );
+        let mut ips: Vec<String> = d["subsets"][0]["addresses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["ip"].as_str().unwrap().to_owned())
+            .collect();
+        ips.sort();
+        assert!(out.insert(key, ips).is_none(), "one Endpoints per service");
+    }
+    out
+}
+
+fn expected_endpoints() -> BTreeMap<String, Vec<String>> {
+    [
+        ("default/db", vec!["10.0.0.21"]),
+        ("default/web", vec!["10.0.0.11", "10.0.0.12"]),
+        ("staging/web", vec!["10.0.1.11"]),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.into_iter().map(str::to_owned).collect()))
+    .collect()
+}
+
+#[test]
+fn eval_should_print_the_endpoints_of_the_example_as_yaml_and_json() {
+    let yaml = run_ok(&os(&eval_example_args(&[])));
+    let docs: Vec<Json> = serde_saphyr::from_multiple(&yaml).unwrap();
+    assert_eq!(endpoints(&docs), expected_endpoints(), "{yaml}");
+
+    let json = run_ok(&os(&eval_example_args(&["--format", "json"])));
+    let list: Vec<Json> = serde_json::from_str(&json).unwrap();
+    assert_eq!(endpoints(&list), expected_endpoints(), "{json}");
+    // The same documents, structurally.
+    let canon = |v: &[Json]| {
+        let mut s: Vec<String> = v.iter().map(Json::to_string).collect();
+        s.sort();
+        s
+    };
+    assert_eq!(canon(&docs), canon(&list));
+}
+
+#[test]
+fn eval_should_take_a_pipeline_file_with_inputs_and_output_and_json_or_jsonl_documents() {
+    let dir = scratch("wrapped");
+    let pipeline = dir.join("running.json");
+    std::fs::write(
+        &pipeline,
+        r#"{"pipeline": [{"@select": {"@eq": ["$.status.phase", "Running"]}},
+                         {"@project": {"name": "$.metadata.name"}}],
+            "inputs": ["Pod"], "output": "names"}"#,
+    )
+    .unwrap();
+    let pods = dir.join("pods.jsonl");
+    std::fs::write(
+        &pods,
+        "{\"metadata\": {\"name\": \"a\"}, \"status\": {\"phase\": \"Running\"}}\n\n\
+         {\"metadata\": {\"name\": \"b\"}, \"status\": {\"phase\": \"Pending\"}}\n",
+    )
+    .unwrap();
+    let list = dir.join("more.json");
+    std::fs::write(
+        &list,
+        r#"{"kind": "PodList", "items": [{"metadata": {"name": "c"}, "status": {"phase": "Running"}}]}"#,
+    )
+    .unwrap();
+    let out = run_ok(&[
+        "eval".as_ref(),
+        pipeline.as_os_str(),
+        "-i".as_ref(),
+        format!("Pod={}", pods.display()).as_ref(),
+        "-i".as_ref(),
+        format!("Pod={}", list.display()).as_ref(),
+        "-f".as_ref(),
+        "json".as_ref(),
+    ]);
+    let got: Json = serde_json::from_str(&out).unwrap();
+    assert_eq!(got, json!([{"name": "a"}, {"name": "c"}]));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Replays a delta log over `initial` objects, independently of the CLI: the final objects.
+fn replay(initial: Vec<(String, Json)>, log: &str) -> Vec<(String, Json)> {
+    let key = |kind: &str, o: &Json| {
+        (
+            kind.to_owned(),
+            o["metadata"]["namespace"].as_str().unwrap_or("").to_owned(),
+            o["metadata"]["name"].as_str().unwrap().to_owned(),
+        )
+    };
+    let mut live: BTreeMap<(String, String, String), Json> =
+        initial.into_iter().map(|(k, o)| (key(&k, &o), o)).collect();
+    for line in log.lines().filter(|l| !l.trim().is_empty()) {
+        let e: Json = serde_json::from_str(line).unwrap();
+        let kind = e["kind"].as_str().unwrap();
+        let k = key(kind, &e["object"]);
+        match e["op"].as_str().unwrap() {
+            "upsert" => {
+                live.insert(k, e["object"].clone());
+            }
+            "delete" => {
+                live.remove(&k).unwrap();
+            }
+            op => panic!("{op}"),
+        }
+    }
+    live.into_iter().map(|((k, _, _), o)| (k, o)).collect()
+}
+
+/// A snapshot `eval -f json` of the example pipeline over `objects`, written as JSONL.
+fn snapshot_of(dir: &std::path::Path, objects: &[(String, Json)]) -> Vec<Json> {
+    let mut args: Vec<std::ffi::OsString> = vec!["eval".into(), example("endpoints.yaml").into()];
+    for kind in ["Pod", "Service"] {
+        let file = dir.join(format!("final-{kind}.jsonl"));
+        let text: String = objects
+            .iter()
+            .filter(|(k, _)| k == kind)
+            .map(|(_, o)| format!("{o}\n"))
+            .collect();
+        std::fs::write(&file, text).unwrap();
+        args.push("--input".into());
+        args.push(format!("{kind}={}", file.display()).into());
+    }
+    args.extend(["--format".into(), "json".into()]);
+    serde_json::from_str(&run_ok(&os(&args))).unwrap()
+}
+
+/// Sums `(doc, weight)` entries: the documents with a non-zero total, weight-repeated.
+fn integrate(entries: impl IntoIterator<Item = (Json, i64)>) -> Vec<Json> {
+    let mut sum: BTreeMap<String, i64> = BTreeMap::new();
+    for (doc, w) in entries {
+        *sum.entry(doc.to_string()).or_default() += w;
+    }
+    let mut out = Vec::new();
+    for (doc, w) in sum {
+        assert!(w >= 0, "negative total weight {w} for {doc}");
+        for _ in 0..w {
+            out.push(serde_json::from_str(&doc).unwrap());
+        }
+    }
+    out
+}
+
+fn sorted(docs: &[Json]) -> Vec<String> {
+    let mut s: Vec<String> = docs.iter().map(Json::to_string).collect();
+    s.sort();
+    s
+}
+
+#[test]
+fn eval_steps_should_print_deltas_that_integrate_to_the_snapshot_of_the_final_inputs() {
+    let dir = scratch("steps");
+    let log_path = example("endpoints-steps.jsonl");
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let expected = snapshot_of(&dir, &replay(Vec::new(), &log));
+    assert!(!expected.is_empty());
+
+    // JSON: one object per step.
+    let steps_args: Vec<std::ffi::OsString> = vec![
+        "eval".into(),
+        example("endpoints.yaml").into(),
+        "--steps".into(),
+        log_path.clone().into(),
+    ];
+    let mut json_args = steps_args.clone();
+    json_args.extend(["--format".into(), "json".into()]);
+    let out = run_ok(&os(&json_args));
+    let steps: Vec<Json> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let numbers: Vec<i64> = steps.iter().map(|s| s["step"].as_i64().unwrap()).collect();
+    assert_eq!(numbers, [1, 2, 3, 4, 5, 6, 7]);
+    let entries = steps.iter().flat_map(|s| {
+        s["delta"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["doc"].clone(), e["weight"].as_i64().unwrap()))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(sorted(&integrate(entries)), sorted(&expected), "{out}");
+
+    // Text: `--- step N` headers and `+ DOC` / `- DOC` lines.
+    let out = run_ok(&os(&steps_args));
+    let mut headers = Vec::new();
+    let mut entries = Vec::new();
+    for line in out.lines() {
+        if let Some(n) = line.strip_prefix("--- step ") {
+            headers.push(n.to_owned());
+        } else if let Some(doc) = line.strip_prefix("+ ") {
+            entries.push((serde_json::from_str(doc).unwrap(), 1));
+        } else if let Some(doc) = line.strip_prefix("- ") {
+            entries.push((serde_json::from_str(doc).unwrap(), -1));
+        } else {
+            panic!("unexpected line {line:?}");
+        }
+    }
+    assert_eq!(headers, ["1", "2", "3", "4", "5", "6", "7"]);
+    assert_eq!(sorted(&integrate(entries)), sorted(&expected), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn eval_steps_over_inputs_should_start_from_them() {
+    let dir = scratch("steps-inputs");
+    let log_path = example("endpoints-steps.jsonl");
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let mut initial = Vec::new();
+    for (kind, file) in [("Pod", "pods.yaml"), ("Service", "services.yaml")] {
+        let text = std::fs::read_to_string(example(file)).unwrap();
+        let docs: Vec<Json> = serde_saphyr::from_multiple(&text).unwrap();
+        for d in docs {
+            match d {
+                Json::Array(items) => initial.extend(items.into_iter().map(|i| (kind.into(), i))),
+                d => initial.push((kind.into(), d)),
+            }
+        }
+    }
+    let expected = snapshot_of(&dir, &replay(initial, &log));
+
+    let args = eval_example_args(&["--steps", log_path.to_str().unwrap(), "--format", "json"]);
+    let out = run_ok(&os(&args));
+    let steps: Vec<Json> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(steps[0]["step"], "initial");
+    assert_eq!(steps.len(), 8);
+    let entries = steps.iter().flat_map(|s| {
+        s["delta"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["doc"].clone(), e["weight"].as_i64().unwrap()))
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(sorted(&integrate(entries)), sorted(&expected), "{out}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn explain_should_print_the_circuit_with_a_hash_join() {
+    let p = example("endpoints.yaml");
+    let dot = run_ok(&["explain".as_ref(), p.as_os_str()]);
+    assert!(dot.starts_with("digraph \"endpoints\" {"), "{dot}");
+    assert!(dot.contains("\\nequi_join "), "{dot}");
+    assert!(
+        dot.contains("\"input_Pod\""),
+        "inputs come from the join: {dot}"
+    );
+    assert!(dot.contains("\"input_Service\""), "{dot}");
+    assert!(!dot.contains("cartesian"), "{dot}");
+
+    let inc = run_ok(&["explain".as_ref(), p.as_os_str(), "--incremental".as_ref()]);
+    assert!(inc.contains("equi_join_incremental"), "{inc}");
+    assert!(inc.contains("group_by_incremental"), "{inc}");
+
+    let mermaid = run_ok(&[
+        "explain".as_ref(),
+        p.as_os_str(),
+        "-f".as_ref(),
+        "mermaid".as_ref(),
+    ]);
+    assert!(mermaid.starts_with("flowchart"), "{mermaid}");
+
+    let wire: Json = serde_json::from_str(&run_ok(&[
+        "explain".as_ref(),
+        p.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+        "--input".as_ref(),
+        "Service".as_ref(),
+        "--input".as_ref(),
+        "Pod".as_ref(),
+    ]))
+    .unwrap();
+    assert_eq!(wire["nodes"]["b0_join_eq_0"]["type"], "equi_join", "{wire}");
+    assert_eq!(wire["nodes"]["b0_join_eq_0"]["leftNs"], "Service", "{wire}");
+}
+
+#[test]
+fn eval_errors_should_name_the_file_and_the_place() {
+    let dir = scratch("errors");
+    let pods = format!("Pod={}", example("pods.yaml").display());
+
+    let bad_yaml = dir.join("bad.yaml");
+    std::fs::write(
+        &bad_yaml,
+        "- \"@select\": true\n- \"@project\": {a: [1, 2}\n",
+    )
+    .unwrap();
+    let err = run_err(&[
+        "eval".as_ref(),
+        bad_yaml.as_os_str(),
+        "-i".as_ref(),
+        pods.as_ref(),
+    ]);
+    assert!(
+        err.contains(&format!("{}:2:", bad_yaml.display())),
+        "file and line: {err}"
+    );
+
+    let bad_json = dir.join("bad.json");
+    std::fs::write(&bad_json, "[{\"@select\": true},\n {\"@project\": }]\n").unwrap();
+    let err = run_err(&[
+        "eval".as_ref(),
+        bad_json.as_os_str(),
+        "-i".as_ref(),
+        pods.as_ref(),
+    ]);
+    assert!(
+        err.contains(&format!("{}:2:15: invalid JSON", bad_json.display())),
+        "{err}"
+    );
+
+    let unknown = dir.join("unknown.yaml");
+    std::fs::write(&unknown, "- \"@select\": true\n- \"@frobnicate\": {}\n").unwrap();
+    let err = run_err(&[
+        "eval".as_ref(),
+        unknown.as_os_str(),
+        "-i".as_ref(),
+        pods.as_ref(),
+    ]);
+    assert!(err.contains("unknown.yaml"), "{err}");
+    assert!(err.contains("pipeline[1] @frobnicate"), "the stage: {err}");
+
+    let missing = dir.join("missing-pods.yaml");
+    let err = run_err(&[
+        "eval".as_ref(),
+        example("endpoints.yaml").as_os_str(),
+        "-i".as_ref(),
+        format!("Pod={}", missing.display()).as_ref(),
+    ]);
+    assert!(err.contains(&missing.display().to_string()), "{err}");
+
+    let bad_docs = dir.join("docs.yaml");
+    std::fs::write(&bad_docs, "a: 1\n---\nb: [\n").unwrap();
+    let err = run_err(&[
+        "eval".as_ref(),
+        example("endpoints.yaml").as_os_str(),
+        "-i".as_ref(),
+        format!("Pod={}", bad_docs.display()).as_ref(),
+    ]);
+    assert!(err.contains(&format!("{}:3:", bad_docs.display())), "{err}");
+
+    let log = dir.join("log.jsonl");
+    std::fs::write(
+        &log,
+        "{\"step\": 1, \"kind\": \"Service\", \"op\": \"upsert\", \"object\": {\"metadata\": {\"name\": \"s\"}}}\n\
+         {\"step\": 2, \"kind\": \"Pod\", \"op\": \"delete\", \"object\": {\"metadata\": {\"name\": \"x\"}}}\n",
+    )
+    .unwrap();
+    let err = run_err(&[
+        "eval".as_ref(),
+        example("endpoints.yaml").as_os_str(),
+        "--steps".as_ref(),
+        log.as_os_str(),
+    ]);
+    assert!(
+        err.contains(&format!(
+            "{}:2: delete of Pod x, which is not live",
+            log.display()
+        )),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
 }
