@@ -56,9 +56,14 @@ pub(crate) enum Command {
     /// Errors name the file (and line and column for syntax errors, the stage for
     /// compile errors) and exit with status 2.
     ///
-    /// Example: deltaloop eval examples/pipelines/endpoints.yaml
-    /// --input Pod=examples/pipelines/pods.yaml --input Service=examples/pipelines/services.yaml
-    #[command(verbatim_doc_comment)]
+    /// Examples:
+    ///   deltaloop eval examples/pipelines/endpoints.yaml \
+    ///     --input Pod=examples/pipelines/pods.yaml --input Service=examples/pipelines/services.yaml
+    ///   deltaloop eval examples/pipelines/endpoints.yaml --steps examples/pipelines/endpoints-steps.jsonl
+    #[command(
+        verbatim_doc_comment,
+        about = "Evaluate a pipeline over documents: print its output, or each step's output delta (--steps)"
+    )]
     Eval(EvalArgs),
     /// Print the circuit a pipeline compiles to: Graphviz DOT (default), Mermaid, or the
     /// circuit wire JSON.
@@ -71,8 +76,13 @@ pub(crate) enum Command {
     /// appearance), else a single input `input`. Name them with `--input` when the guess is
     /// wrong. `--incremental` shows the circuit after the Incrementalizer.
     ///
-    /// Example: deltaloop explain examples/pipelines/endpoints.yaml --incremental | dot -Tsvg
-    #[command(verbatim_doc_comment)]
+    /// Examples:
+    ///   deltaloop explain examples/pipelines/endpoints.yaml --incremental | dot -Tsvg > circuit.svg
+    ///   deltaloop explain examples/pipelines/endpoints.yaml --format mermaid
+    #[command(
+        verbatim_doc_comment,
+        about = "Print the circuit a pipeline compiles to (Graphviz DOT, Mermaid or wire JSON)"
+    )]
     Explain(ExplainArgs),
 }
 
