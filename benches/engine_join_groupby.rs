@@ -15,6 +15,11 @@
 //! * `join_groupby_single_step/pods=N,services=N/100` for N = 10k, 1M: the same state
 //!   sizes with 100 pods per service, isolating state size from group size.
 //!
+//! These run the executor as a controller does: consuming output deltas only, with output
+//! snapshot integration switched off ([`deltaloop_engine::Executor::track_snapshots`]).
+//! The same two constant-group sizes also run with it on, as
+//! `…/pods=N,services=N/100,snapshots`.
+//!
 //! Run: `cargo bench -p benches --bench engine_join_groupby` (add a filter such as
 //! `services=1000` to run a subset). See `doc/performance.md`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -25,13 +30,15 @@ use std::time::{Duration, Instant};
 use benches::{EndpointsBench, SEED, Workload};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
-/// (pods, services) pairs, measured in this order.
-const SIZES: [(u32, u32); 5] = [
-    (10_000, 1_000),
-    (100_000, 1_000),
-    (1_000_000, 1_000),
-    (10_000, 100),
-    (1_000_000, 10_000),
+/// (pods, services, track snapshots), measured in this order.
+const SIZES: [(u32, u32, bool); 7] = [
+    (10_000, 1_000, false),
+    (100_000, 1_000, false),
+    (1_000_000, 1_000, false),
+    (10_000, 100, false),
+    (1_000_000, 10_000, false),
+    (10_000, 100, true),
+    (1_000_000, 10_000, true),
 ];
 
 fn join_groupby_single_step(c: &mut Criterion) {
@@ -41,20 +48,22 @@ fn join_groupby_single_step(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(5))
         .throughput(Throughput::Elements(1));
-    for (pods, services) in SIZES {
-        let id = BenchmarkId::from_parameter(format!("pods={pods},services={services}"));
+    for (pods, services, snapshots) in SIZES {
+        let suffix = if snapshots { ",snapshots" } else { "" };
+        let id = BenchmarkId::from_parameter(format!("pods={pods},services={services}{suffix}"));
         // Build lazily, inside the bench closure, so filtered-out sizes cost nothing.
         let mut bench: Option<EndpointsBench> = None;
         group.bench_function(id, |b| {
             let bench = bench.get_or_insert_with(|| {
                 let workload = Workload::generate(pods, services, SEED);
                 let start = Instant::now();
-                let loaded = EndpointsBench::load(workload, SEED).expect("initial load");
+                let mut loaded = EndpointsBench::load(workload, SEED).expect("initial load");
                 eprintln!(
                     "load pods={pods},services={services}: {:.3} s ({} endpoints rows)",
                     start.elapsed().as_secs_f64(),
                     loaded.snapshot().len()
                 );
+                loaded.track_snapshots(snapshots);
                 loaded
             });
             b.iter(|| {

@@ -358,10 +358,18 @@ impl EndpointsBench {
         self.exec.output_of(self.endpoints_out)
     }
 
-    /// The current endpoints snapshot.
+    /// The current endpoints snapshot (∅ once [`track_snapshots`](Self::track_snapshots)
+    /// switched tracking off).
     #[must_use]
     pub fn snapshot(&self) -> &ZSet<Row> {
         self.exec.snapshot_of(self.endpoints_out)
+    }
+
+    /// Switches the executor's output snapshot integration on or off (on after
+    /// [`load`](Self::load)); see [`Executor::track_snapshots`]. A controller that only
+    /// forwards deltas runs with it off.
+    pub fn track_snapshots(&mut self, on: bool) {
+        self.exec.track_snapshots(on);
     }
 
     /// The endpoints computed from scratch from the current pods (the oracle).

@@ -126,6 +126,16 @@ pub enum Error {
         /// The output ids that exist.
         known: Vec<String>,
     },
+    /// A snapshot was requested while the executor does not track snapshots.
+    #[error(
+        "circuit {circuit:?}: no snapshot of output {name:?}: snapshot tracking is switched off (Executor::track_snapshots)"
+    )]
+    SnapshotsNotTracked {
+        /// The circuit's name.
+        circuit: String,
+        /// The requested output.
+        name: String,
+    },
     /// User logic failed while a node ran; the step was aborted and all state rolled back.
     #[error("circuit {circuit:?}: node {node:?} ({kind}) failed: {source}")]
     Operator {

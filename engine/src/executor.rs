@@ -7,7 +7,8 @@
 //! 1. every input node emits the delta fed to it since the last step (∅ if none);
 //! 2. every delay emits the value it absorbed in the previous step;
 //! 3. the nodes run in schedule order, each reading its inputs by port;
-//! 4. every delay absorbs its input's value, and outputs are folded into their snapshots.
+//! 4. every delay absorbs its input's value, and (unless switched off with
+//!    [`Executor::track_snapshots`]) outputs are folded into their snapshots.
 //!
 //! Values flow between nodes as shared `Arc<ZSet>`s, so identity-like nodes cost nothing and
 //! ∫ updates its accumulator in place. The work of a step is proportional to the deltas that
@@ -61,7 +62,10 @@ pub struct Executor<T: Data> {
     nodes: Vec<ExecNode<T>>,
     by_id: HashMap<String, usize>,
     values: Vec<Arc<ZSet<T>>>,
-    snapshots: BTreeMap<usize, ZSet<T>>,
+    /// The positions of the output nodes, in schedule order.
+    outputs: Vec<usize>,
+    /// The integral of each output (parallel to `outputs`), while snapshots are tracked.
+    snapshots: Option<Vec<ZSet<T>>>,
     delays: Vec<usize>,
     empty: Arc<ZSet<T>>,
     steps: u64,
@@ -136,17 +140,19 @@ impl<T: Data> Executor<T> {
             });
         }
         let empty = Arc::new(ZSet::new());
-        let snapshots = nodes
+        let outputs: Vec<usize> = nodes
             .iter()
             .enumerate()
             .filter(|(_, n)| matches!(n.op, Operator::Output))
-            .map(|(i, _)| (i, ZSet::new()))
+            .map(|(i, _)| i)
             .collect();
+        let snapshots = Some(outputs.iter().map(|_| ZSet::new()).collect());
         Ok(Self {
             values: vec![Arc::clone(&empty); nodes.len()],
             circuit,
             nodes,
             by_id,
+            outputs,
             snapshots,
             delays,
             empty,
@@ -271,15 +277,69 @@ impl<T: Data> Executor<T> {
     /// the current snapshot of the result).
     ///
     /// # Errors
-    /// [`Error::UnknownOutput`].
+    /// [`Error::UnknownOutput`], or [`Error::SnapshotsNotTracked`] when snapshot tracking is
+    /// switched off (see [`track_snapshots`](Self::track_snapshots)).
     pub fn snapshot(&self, name: &str) -> Result<&ZSet<T>> {
-        Ok(self.snapshot_of(self.output_handle(name)?))
+        let handle = self.output_handle(name)?;
+        if self.snapshots.is_none() {
+            return Err(Error::SnapshotsNotTracked {
+                circuit: self.circuit.name().to_string(),
+                name: name.to_string(),
+            });
+        }
+        Ok(self.snapshot_of(handle))
     }
 
-    /// The integral of everything the output of `handle` emitted so far.
+    /// The integral of everything the output of `handle` emitted so far; ∅ when snapshot
+    /// tracking is switched off (see [`track_snapshots`](Self::track_snapshots)).
     #[must_use]
     pub fn snapshot_of(&self, handle: OutputHandle) -> &ZSet<T> {
-        self.snapshots.get(&handle.0).unwrap_or(&self.empty)
+        self.outputs
+            .iter()
+            .position(|pos| *pos == handle.0)
+            .and_then(|i| self.snapshots.as_ref()?.get(i))
+            .unwrap_or(&self.empty)
+    }
+
+    /// Switches the integration of outputs into snapshots on or off (it is on after
+    /// [`new`](Self::new)).
+    ///
+    /// Every step folds each output's delta into its snapshot, which costs a hash-table
+    /// update per output row. A runtime that consumes only the deltas (a controller
+    /// applying changes downstream) switches it off to save that work and the memory of a
+    /// second copy of every output. Switching off discards the snapshots; switching back on
+    /// starts them from ∅, so they are then the integrals of what the outputs emitted since
+    /// (switch on before the first step, or after [`reset`](Self::reset), for the full
+    /// snapshot).
+    ///
+    /// ```
+    /// use deltaloop_engine::{zset, Circuit, Executor};
+    /// let mut c: Circuit<i32> = Circuit::new("id");
+    /// let x = c.input("x")?;
+    /// c.output("y", &x)?;
+    /// let mut exec = Executor::new(c)?;
+    /// exec.track_snapshots(false);
+    /// exec.feed("x", zset! { 1 => 1 })?;
+    /// exec.step()?;
+    /// assert_eq!(exec.output("y")?, &zset! { 1 => 1 }); // deltas are unaffected
+    /// assert!(exec.snapshot("y").is_err());
+    /// # Ok::<(), deltaloop_engine::Error>(())
+    /// ```
+    pub fn track_snapshots(&mut self, on: bool) {
+        match (on, &self.snapshots) {
+            (true, None) => {
+                self.snapshots = Some(self.outputs.iter().map(|_| ZSet::new()).collect())
+            }
+            (false, Some(_)) => self.snapshots = None,
+            _ => {}
+        }
+    }
+
+    /// Whether outputs are integrated into snapshots (see
+    /// [`track_snapshots`](Self::track_snapshots)).
+    #[must_use]
+    pub fn tracks_snapshots(&self) -> bool {
+        self.snapshots.is_some()
     }
 
     /// Runs one step with the given inputs (missing inputs get ∅) and returns every output's
@@ -296,8 +356,8 @@ impl<T: Data> Executor<T> {
         }
         self.step()?;
         Ok(self
-            .snapshots
-            .keys()
+            .outputs
+            .iter()
             .map(|pos| (self.nodes[*pos].id.clone(), (*self.values[*pos]).clone()))
             .collect())
     }
@@ -342,8 +402,10 @@ impl<T: Data> Executor<T> {
                 *stored = Arc::clone(&self.values[src]);
             }
         }
-        for (pos, snapshot) in &mut self.snapshots {
-            snapshot.add_assign(&self.values[*pos]);
+        if let Some(snapshots) = &mut self.snapshots {
+            for (pos, snapshot) in self.outputs.iter().zip(snapshots) {
+                snapshot.add_assign(&self.values[*pos]);
+            }
         }
         self.steps += 1;
         Ok(())
@@ -357,7 +419,7 @@ impl<T: Data> Executor<T> {
         for v in &mut self.values {
             *v = Arc::clone(&self.empty);
         }
-        for s in self.snapshots.values_mut() {
+        for s in self.snapshots.iter_mut().flatten() {
             s.clear();
         }
         self.steps = 0;

@@ -155,3 +155,33 @@ fn a_failing_step_should_roll_back_state_and_name_the_node() {
     assert_eq!(exec.output("y").unwrap(), &zset! { (0, 1) => 1 });
     assert_eq!(exec.snapshot("y").unwrap(), &zset! { (0, 1) => 1 });
 }
+
+#[test]
+fn snapshots_switched_off_should_leave_deltas_and_restart_from_empty() {
+    let mut c: Circuit<Row> = Circuit::new("c");
+    let x = c.input("x").unwrap();
+    c.output("y", &x).unwrap();
+    let mut exec = Executor::new(c).unwrap();
+    assert!(exec.tracks_snapshots());
+    exec.feed("x", zset! { (0, 1) => 1 }).unwrap();
+    exec.step().unwrap();
+    exec.track_snapshots(false);
+    assert!(!exec.tracks_snapshots());
+    exec.feed("x", zset! { (0, 2) => 1 }).unwrap();
+    exec.step().unwrap();
+    assert_eq!(exec.output("y").unwrap(), &zset! { (0, 2) => 1 });
+    let err = exec.snapshot("y").unwrap_err();
+    assert!(err.to_string().contains("track_snapshots"), "{err}");
+    let h = exec.output_handle("y").unwrap();
+    assert!(exec.snapshot_of(h).is_empty());
+    // Back on: the snapshot integrates from here; after a reset it is complete again.
+    exec.track_snapshots(true);
+    exec.feed("x", zset! { (0, 3) => 1 }).unwrap();
+    exec.step().unwrap();
+    assert_eq!(exec.snapshot("y").unwrap(), &zset! { (0, 3) => 1 });
+    exec.reset();
+    exec.feed("x", zset! { (0, 4) => 1 }).unwrap();
+    let out = exec.run_step([]).unwrap();
+    assert_eq!(out["output_y"], zset! { (0, 4) => 1 });
+    assert_eq!(exec.snapshot("y").unwrap(), &zset! { (0, 4) => 1 });
+}
