@@ -27,6 +27,9 @@
 //!   `@join`s with an `@eq` between inputs become hash equi-joins automatically.
 //!   [`CompiledPipeline::transform`] applies a transform chain; a [`Runner`] steps it by
 //!   topic. Errors are [`PipelineError`] (naming the stage and the position inside it).
+//! - [`wire`] loads and saves circuits in the reference's JSON format; its
+//!   [`wire::Expressions`] builder rebuilds the user-logic operators from their expressions,
+//!   so a compiled pipeline survives `load(save(c))` with its semantics.
 //! - [`conformance`] runs the shared conformance vectors (used by the tests and the CLI).
 //!
 //! Start reading at [`Value`], then `expr.rs` and its per-family operator modules.

@@ -7,4 +7,6 @@ mod conformance_aggregation;
 mod conformance_expressions;
 mod conformance_transforms;
 mod doc_reference;
+mod oracle;
+mod reference;
 mod wire_user_logic;
