@@ -1,18 +1,20 @@
-//! Runs every example of the reference page `doc/reference/expressions.md` as a
-//! conformance case.
+//! Runs every example of the reference pages `doc/reference/expressions.md` and
+//! `doc/reference/pipeline.md` as a conformance case.
 //!
 //! Every ```` ```json ```` block holds one case object and every ```` ```yaml ```` block
 //! one YAML document of a case (expression vector or aggregation vector format); YAML is
 //! converted to JSON with floats kept as floats. Each case gets the name
 //! `<page>#<block index> (line <n>)` and goes through
 //! [`deltaloop_pipeline::conformance::run_case`], so the pages cannot drift from the
-//! implementation.
+//! implementation. A pipeline case with `error: compile` may also give `error_contains`, a
+//! substring the compile error's message (location included) must contain.
 
 use deltaloop_pipeline::conformance::{Outcome, run_case};
-use deltaloop_pipeline::{Registry, Value, from_yaml};
+use deltaloop_pipeline::{Binding, CompileOptions, Registry, Value, compile, from_yaml};
 use serde_json::Value as Json;
 
 const EXPRESSIONS: &str = include_str!("../../doc/reference/expressions.md");
+const PIPELINE: &str = include_str!("../../doc/reference/pipeline.md");
 
 /// A fenced example: its language, its first line (1-based) and its text.
 struct Block {
@@ -108,8 +110,13 @@ fn run_page(file: &str, page: &str) -> (usize, Vec<String>) {
             .and_then(Json::as_str)
             .map_or_else(|| name.clone(), |n| format!("{name} {n}"));
         case.insert("name".into(), Json::String(label.clone()));
-        match run_case(&Json::Object(case)).outcome {
-            Outcome::Pass => {}
+        let case = Json::Object(case);
+        match run_case(&case).outcome {
+            Outcome::Pass => {
+                if let Some(e) = check_error_message(&case) {
+                    failures.push(format!("{label}: {e}"));
+                }
+            }
             Outcome::Fail { expected, got } => {
                 failures.push(format!(
                     "{label}:\n    expected {expected}\n    got      {got}"
@@ -119,6 +126,54 @@ fn run_page(file: &str, page: &str) -> (usize, Vec<String>) {
         }
     }
     (blocks.len(), failures)
+}
+
+/// The `[{name, logical}]` bindings at `field`, as the aggregation runner reads them.
+fn bindings(case: &Json, field: &str) -> Option<Vec<Binding>> {
+    let list = case.get(field)?.as_array()?;
+    let binding = |b: &Json| {
+        let name = b.get("name")?.as_str()?;
+        let logical = b.get("logical").and_then(Json::as_str).unwrap_or(name);
+        Some(Binding::with_logical(name, logical))
+    };
+    Some(list.iter().filter_map(binding).collect())
+}
+
+/// For a case with `error: compile` and `error_contains`: compiles the pipeline with the
+/// case's bindings and checks the message. `None` when there is nothing wrong.
+fn check_error_message(case: &Json) -> Option<String> {
+    let want = case.get("error_contains")?.as_str()?;
+    if case.get("error").and_then(Json::as_str) != Some("compile") {
+        return Some("error_contains is only checked for error: compile".into());
+    }
+    let inputs = bindings(case, "bindings").unwrap_or_else(|| {
+        let names: Vec<String> = match case.get("input_names").and_then(Json::as_array) {
+            Some(list) => list
+                .iter()
+                .filter_map(Json::as_str)
+                .map(str::to_owned)
+                .collect(),
+            None => case
+                .get("inputs")
+                .and_then(Json::as_object)
+                .map(|m| m.keys().cloned().collect())
+                .unwrap_or_default(),
+        };
+        names.into_iter().map(Binding::new).collect()
+    });
+    let outputs = bindings(case, "outputs").unwrap_or_else(|| vec![Binding::new("output")]);
+    let options = CompileOptions {
+        inputs,
+        outputs,
+        ..CompileOptions::new("doc")
+    };
+    match compile(case.get("pipeline")?, &options) {
+        Ok(_) => Some("compiled, expected an error".into()),
+        Err(e) if e.to_string().contains(want) => None,
+        Err(e) => Some(format!(
+            "the error message\n    {e}\n    does not contain {want:?}"
+        )),
+    }
 }
 
 fn check_page(file: &str, page: &str, min_blocks: usize) {
@@ -139,6 +194,11 @@ fn check_page(file: &str, page: &str, min_blocks: usize) {
 #[test]
 fn every_expressions_md_example_should_hold() {
     check_page("expressions.md", EXPRESSIONS, 65);
+}
+
+#[test]
+fn every_pipeline_md_example_should_hold() {
+    check_page("pipeline.md", PIPELINE, 12);
 }
 
 #[test]
