@@ -9,8 +9,6 @@ mod common;
 mod errors;
 /// The DBSP correctness property for every operator and random compositions.
 mod oracle;
-/// The transforms.json conformance vectors.
-mod transforms_vectors;
 /// Handles and circuits cross threads (connectors run executors on tokio tasks).
 mod auto_traits {
     use deltaloop_engine::{Circuit, Executor, InputHandle, OutputHandle, ZSet};
