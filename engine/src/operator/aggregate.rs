@@ -1,59 +1,161 @@
 //! Per-group aggregation: the groups kept by `group_by` and the functions that turn a group
 //! into an output row.
 //!
-//! A [`Group`] holds its members as `(source row → (member value, weight))`, ordered by the
-//! source row, so an insertion or retraction costs O(log n) and the group is materialized
-//! only when its output row is rebuilt (once per touched group per step). Aggregates see
-//! members with their weights; a member contributes only while its weight is positive.
+//! A [`Group`] holds its members as `(source row, member value, weight)`, ordered by the
+//! source row, and is materialized only when its output row is rebuilt (once per touched
+//! group per step). Aggregates see members with their weights; a member contributes only
+//! while its weight is positive.
+//!
+//! Members live in one sorted `Vec` while the group is small (up to
+//! [`Group::SMALL_MAX`] members): a binary search and a short `memmove` per update, and an
+//! aggregate walks contiguous memory instead of chasing tree nodes, which matters when the
+//! state is far larger than the cache. A larger group moves to a `BTreeMap` so an update
+//! stays O(log n); it moves back when it shrinks below a quarter of that.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map;
 use std::fmt;
 
 use crate::data::{Data, Weight};
 use crate::error::UserError;
 
+/// How a group stores its members.
+#[derive(Clone, Debug)]
+enum Members<T: Data> {
+    /// Sorted by source row, no duplicate rows, no zero weights.
+    Small(Vec<(T, T, Weight)>),
+    /// Source row → (member value, weight).
+    Large(BTreeMap<T, (T, Weight)>),
+}
+
 /// The members of one group: source rows with their member values and weights.
 #[derive(Clone, Debug)]
 pub struct Group<T: Data> {
-    members: BTreeMap<T, (T, Weight)>,
+    members: Members<T>,
     positive: Weight,
 }
 
 impl<T: Data> Default for Group<T> {
     fn default() -> Self {
         Self {
-            members: BTreeMap::new(),
+            members: Members::Small(Vec::new()),
             positive: 0,
         }
     }
 }
 
+/// The members of a [`Group`] in source-row order; see [`Group::iter`].
+#[derive(Debug)]
+enum MemberIter<'a, T: Data> {
+    Small(std::slice::Iter<'a, (T, T, Weight)>),
+    Large(btree_map::Iter<'a, T, (T, Weight)>),
+}
+
+impl<'a, T: Data> Iterator for MemberIter<'a, T> {
+    type Item = (&'a T, &'a T, Weight);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            MemberIter::Small(it) => it.next().map(|(row, value, w)| (row, value, *w)),
+            MemberIter::Large(it) => it.next().map(|(row, (value, w))| (row, value, *w)),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            MemberIter::Small(it) => it.size_hint(),
+            MemberIter::Large(it) => it.size_hint(),
+        }
+    }
+}
+
 impl<T: Data> Group<T> {
+    /// The largest number of members kept in the compact sorted-vector layout; a group that
+    /// grows past it switches to a B-tree, and switches back below a quarter of it.
+    pub const SMALL_MAX: usize = 256;
+
     /// Adds `weight` to member `row` (whose member value is `value`).
+    ///
+    /// ```
+    /// use deltaloop_engine::Group;
+    /// let mut g: Group<u32> = Group::default();
+    /// for row in (0..1000).rev() {
+    ///     g.update(&row, &(row * 10), 1);
+    /// }
+    /// g.update(&7, &70, -1);
+    /// assert_eq!(g.count(), 999);
+    /// let rows: Vec<u32> = g.iter().map(|(row, _, _)| *row).take(8).collect();
+    /// assert_eq!(rows, [0, 1, 2, 3, 4, 5, 6, 8]);
+    /// ```
     pub fn update(&mut self, row: &T, value: &T, weight: Weight) {
         if weight == 0 {
             return;
         }
-        if let Some((_, w)) = self.members.get_mut(row) {
-            let old = *w;
-            *w += weight;
-            let new = *w;
-            self.positive += new.max(0) - old.max(0);
-            if new == 0 {
-                self.members.remove(row);
+        let (old, new) = match &mut self.members {
+            Members::Small(v) => match v.binary_search_by(|(r, _, _)| r.cmp(row)) {
+                Ok(i) => {
+                    let old = v[i].2;
+                    let new = old + weight;
+                    if new == 0 {
+                        v.remove(i);
+                    } else {
+                        v[i].2 = new;
+                    }
+                    (old, new)
+                }
+                Err(i) => {
+                    v.insert(i, (row.clone(), value.clone(), weight));
+                    (0, weight)
+                }
+            },
+            Members::Large(m) => {
+                if let Some((_, w)) = m.get_mut(row) {
+                    let old = *w;
+                    *w += weight;
+                    let new = *w;
+                    if new == 0 {
+                        m.remove(row);
+                    }
+                    (old, new)
+                } else {
+                    m.insert(row.clone(), (value.clone(), weight));
+                    (0, weight)
+                }
             }
-        } else {
-            self.positive += weight.max(0);
-            self.members.insert(row.clone(), (value.clone(), weight));
+        };
+        self.positive += new.max(0) - old.max(0);
+        self.relayout();
+    }
+
+    /// Moves the members between the two layouts when the group crosses their thresholds.
+    fn relayout(&mut self) {
+        match &mut self.members {
+            Members::Small(v) if v.len() > Self::SMALL_MAX => {
+                let map = std::mem::take(v)
+                    .into_iter()
+                    .map(|(row, value, w)| (row, (value, w)))
+                    .collect();
+                self.members = Members::Large(map);
+            }
+            Members::Large(m) if m.len() < Self::SMALL_MAX / 4 => {
+                let v = std::mem::take(m)
+                    .into_iter()
+                    .map(|(row, (value, w))| (row, value, w))
+                    .collect();
+                self.members = Members::Small(v);
+            }
+            _ => {}
         }
     }
 
     /// The members `(source row, member value, weight)` in source-row order, including
     /// members whose weight is not positive.
     pub fn iter(&self) -> impl Iterator<Item = (&T, &T, Weight)> + '_ {
-        self.members
-            .iter()
-            .map(|(row, (value, w))| (row, value, *w))
+        match &self.members {
+            Members::Small(v) => MemberIter::Small(v.iter()),
+            Members::Large(m) => MemberIter::Large(m.iter()),
+        }
     }
 
     /// The members with positive weight, each with its weight.
@@ -67,10 +169,19 @@ impl<T: Data> Group<T> {
         self.positive
     }
 
+    /// The number of members, including those whose weight is not positive.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        match &self.members {
+            Members::Small(v) => v.len(),
+            Members::Large(m) => m.len(),
+        }
+    }
+
     /// Whether the group has no members at all.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.members.is_empty()
+        self.len() == 0
     }
 }
 
@@ -294,4 +405,53 @@ fn dedup_keep_first<T: Data>(items: &mut Vec<&T>) {
         crate::zset::RowHasher::default(),
     );
     items.retain(|x| seen.insert(*x));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Random updates, enough to cross both layout thresholds, against a B-tree model.
+        #[test]
+        fn group_should_match_a_btree_model_across_layouts(
+            ops in proptest::collection::vec((0u16..700, -2i64..=2), 0..3000)
+        ) {
+            let mut g: Group<u16> = Group::default();
+            let mut model: BTreeMap<u16, Weight> = BTreeMap::new();
+            for (row, w) in ops {
+                g.update(&row, &(row / 2), w);
+                let e = model.entry(row).or_insert(0);
+                *e += w;
+                if *e == 0 {
+                    model.remove(&row);
+                }
+                prop_assert_eq!(g.len(), model.len());
+            }
+            let got: Vec<(u16, u16, Weight)> = g.iter().map(|(r, v, w)| (*r, *v, w)).collect();
+            let want: Vec<(u16, u16, Weight)> =
+                model.iter().map(|(r, w)| (*r, *r / 2, *w)).collect();
+            prop_assert_eq!(got, want);
+            prop_assert_eq!(g.count(), model.values().map(|w| (*w).max(0)).sum::<Weight>());
+        }
+    }
+
+    #[test]
+    fn group_should_switch_layouts_both_ways() {
+        let mut g: Group<u32> = Group::default();
+        for row in 0..600 {
+            g.update(&row, &row, 1);
+        }
+        assert!(matches!(g.members, Members::Large(_)));
+        for row in 10..600 {
+            g.update(&row, &row, -1);
+        }
+        assert!(matches!(g.members, Members::Small(_)));
+        assert_eq!(
+            g.iter().map(|(r, ..)| *r).collect::<Vec<_>>(),
+            (0..10).collect::<Vec<_>>()
+        );
+        assert_eq!(g.count(), 10);
+    }
 }
