@@ -7,10 +7,11 @@
 //! while its weight is positive.
 //!
 //! Members live in one sorted `Vec` while the group is small (up to
-//! [`Group::SMALL_MAX`] members): a binary search and a short `memmove` per update, and an
-//! aggregate walks contiguous memory instead of chasing tree nodes, which matters when the
-//! state is far larger than the cache. A larger group moves to a `BTreeMap` so an update
-//! stays O(log n); it moves back when it shrinks below a quarter of that.
+//! [`Group::SMALL_MAX`] = 1024 members): a binary search and a `memmove` of at most a few
+//! tens of KB per update, and an aggregate walks contiguous memory instead of chasing tree
+//! nodes, which matters when the state is far larger than the cache. A larger group moves
+//! to a `BTreeMap` so an update stays O(log n); it moves back when it shrinks below a
+//! quarter of that.
 
 use std::collections::BTreeMap;
 use std::collections::btree_map;
@@ -90,7 +91,7 @@ fn search_streaming<T: Data>(v: &[(T, T, Weight)], row: &T) -> Result<usize, usi
 impl<T: Data> Group<T> {
     /// The largest number of members kept in the compact sorted-vector layout; a group that
     /// grows past it switches to a B-tree, and switches back below a quarter of it.
-    pub const SMALL_MAX: usize = 256;
+    pub const SMALL_MAX: usize = 1024;
 
     /// Adds `weight` to member `row` (whose member value is `value`).
     ///
@@ -433,7 +434,7 @@ mod tests {
         /// Random updates, enough to cross both layout thresholds, against a B-tree model.
         #[test]
         fn group_should_match_a_btree_model_across_layouts(
-            ops in proptest::collection::vec((0u16..700, -2i64..=2), 0..3000)
+            ops in proptest::collection::vec((0u16..2500, -2i64..=2), 0..8000)
         ) {
             let mut g: Group<u16> = Group::default();
             let mut model: BTreeMap<u16, Weight> = BTreeMap::new();
@@ -457,11 +458,12 @@ mod tests {
     #[test]
     fn group_should_switch_layouts_both_ways() {
         let mut g: Group<u32> = Group::default();
-        for row in 0..600 {
+        let n = u32::try_from(Group::<u32>::SMALL_MAX + 1).unwrap_or(u32::MAX);
+        for row in 0..n {
             g.update(&row, &row, 1);
         }
         assert!(matches!(g.members, Members::Large(_)));
-        for row in 10..600 {
+        for row in 10..n {
             g.update(&row, &row, -1);
         }
         assert!(matches!(g.members, Members::Small(_)));
