@@ -152,9 +152,10 @@ impl Expressions {
         &self.clock
     }
 
+    /// The required expression `field` (`null` is the literal expression `null`).
     fn expr(&self, spec: &Map<String, Json>, field: &str) -> Result<Expr, String> {
         match spec.get(field) {
-            None | Some(Json::Null) => Err(format!("{field:?}: expected an expression")),
+            None => Err(format!("{field:?}: expected an expression")),
             Some(source) => Expr::compile_value_with(&Value::from(source), &self.registry)
                 .map_err(|e| format!("{field:?}: {e}")),
         }
@@ -195,6 +196,10 @@ impl Expressions {
             }
             "cartesian" => ops::cartesian(node),
             "group_by" | "group_by_incremental" => {
+                // As in the `@groupBy` stage, the key expression must not be `null`.
+                if spec.get("keyExpr").is_none_or(Json::is_null) {
+                    return Err("\"keyExpr\": expected an expression, not null".into());
+                }
                 let key = self.expr(spec, "keyExpr")?;
                 let value = match spec.get("valueExpr") {
                     None | Some(Json::Null) => None,

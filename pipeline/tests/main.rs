@@ -7,6 +7,8 @@ mod conformance_aggregation;
 mod conformance_expressions;
 mod conformance_transforms;
 mod doc_reference;
+mod fuzz_harness;
+mod fuzz_regressions;
 mod oracle;
 mod reference;
 mod wire_user_logic;

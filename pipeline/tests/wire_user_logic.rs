@@ -284,3 +284,24 @@ fn a_malformed_user_logic_node_should_name_the_field() {
         );
     }
 }
+
+/// Found by the `pipeline` fuzz target: `"@select"` (a null predicate, which drops every
+/// row) saved as `"predicate": null`, which the loader refused.
+#[test]
+fn a_select_with_a_null_predicate_should_reload() {
+    let options = CompileOptions::new("t")
+        .input(Binding::new("a"))
+        .output(Binding::new("out"));
+    for stage in [json!("@select"), json!({"@project": {"x": null}})] {
+        let p = compile(&json!([stage]), &options).unwrap();
+        let again = reload(&p);
+        let rows = vec![vec![("a", zset! { doc(r#"{"x": 1}"#) => 1 })]];
+        assert_eq!(outputs(&p, &rows), outputs(&again, &rows), "{stage}");
+    }
+    let err = load(
+        &circuit(json!({"type": "group_by", "keyExpr": null})),
+        &Expressions::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("\"keyExpr\""), "{err}");
+}
