@@ -2,3 +2,12 @@
 //!
 //! Kubernetes sources and targets, the embedded API server, files and codecs, and the controller
 //! runtime that drives compiled deltaloop circuits. (Being built: see the open issues.)
+
+// Sources, targets and the controller runtime.
+pub mod delta;
+pub mod event;
+pub mod predicate;
+
+pub use delta::{DeltaError, DeltaTracker, TrackerOptions};
+pub use event::{Event, ObjectKey};
+pub use predicate::{Predicate, PredicateError};
