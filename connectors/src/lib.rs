@@ -11,3 +11,8 @@ pub mod predicate;
 pub use delta::{DeltaError, DeltaTracker, TrackerOptions};
 pub use event::{Event, ObjectKey};
 pub use predicate::{Predicate, PredicateError};
+pub mod backoff;
+pub mod report;
+pub mod source;
+pub use backoff::Backoff;
+pub use report::{ErrorReport, Reporter};
