@@ -16,3 +16,5 @@ pub mod report;
 pub mod source;
 pub use backoff::Backoff;
 pub use report::{ErrorReport, Reporter};
+pub mod target;
+pub use target::{Target, TargetMode};
