@@ -125,6 +125,9 @@ impl<T: Data> Default for GroupEntry<T> {
 /// What one group-by step changed: the member updates and the outputs they replaced.
 type GroupUndo<T> = (Vec<(T, T, T, Weight)>, Vec<(T, Option<T>)>);
 
+/// Deltas with more rows than this are sorted by (group, source row) before being applied.
+const BULK: usize = 64;
+
 /// The incremental group-by: the groups and their last output rows.
 #[derive(Debug)]
 pub(crate) struct GroupState<T: Data> {
@@ -166,6 +169,11 @@ impl<T: Data> GroupState<T> {
         for (row, w) in delta.iter() {
             let (key, value) = group(row)?;
             updates.push((key, value, row.clone(), w));
+        }
+        if updates.len() > BULK {
+            // A bulk delta (an initial load) arrives in hash order: sorting it by group and
+            // source row turns most member insertions into appends at the end of the group.
+            updates.sort_unstable_by(|a, b| (&a.0, &a.2).cmp(&(&b.0, &b.2)));
         }
         self.apply(&updates, 1);
         let mut touched: Vec<&T> = updates.iter().map(|(k, ..)| k).collect();
