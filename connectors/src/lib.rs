@@ -18,3 +18,8 @@ pub use backoff::Backoff;
 pub use report::{ErrorReport, Reporter};
 pub mod target;
 pub use target::{Target, TargetMode};
+pub mod manifest;
+pub use manifest::{ManifestError, OperatorPlan, parse_operator};
+
+pub mod runtime;
+pub use runtime::{ControllerHandle, Core, start_controller, start_operator};
