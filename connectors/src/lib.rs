@@ -21,5 +21,7 @@ pub use target::{Target, TargetMode};
 pub mod manifest;
 pub use manifest::{ManifestError, OperatorPlan, parse_operator};
 
+// The embedded Kubernetes-compatible API server.
+pub mod apiserver;
 pub mod runtime;
 pub use runtime::{ControllerHandle, Core, start_controller, start_operator};

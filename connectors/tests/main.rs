@@ -1,0 +1,3 @@
+//! Integration tests of deltaloop-connectors (one binary; each concept is a module).
+mod apiserver_kube;
+mod kube_connectors;
