@@ -197,11 +197,10 @@ pub(crate) fn label(wire: &Json) -> String {
     wire.to_string()
 }
 
-/// The wire JSON of an operator built by this module (read back from its primary closure's
-/// label), or `None` for operators without user logic or with foreign labels.
-#[must_use]
-pub fn wire_json(op: &Operator<Value>) -> Option<Json> {
-    let label = match op {
+/// The label of an operator's primary closure (the one that carries its wire JSON), or
+/// `None` for operators without user logic.
+pub(crate) fn primary_label(op: &Operator<Value>) -> Option<&str> {
+    Some(match op {
         Operator::Map(f) => f.label(),
         Operator::Filter(f) => f.label(),
         Operator::FlatMap(f) => f.label(),
@@ -209,7 +208,14 @@ pub fn wire_json(op: &Operator<Value>) -> Option<Json> {
         Operator::EquiJoin(j) | Operator::EquiJoinIncremental(j) => j.combine.label(),
         Operator::GroupBy(g) | Operator::GroupByIncremental(g) => g.group.label(),
         _ => return None,
-    };
+    })
+}
+
+/// The wire JSON of an operator built by this module (read back from its primary closure's
+/// label), or `None` for operators without user logic or with foreign labels.
+#[must_use]
+pub fn wire_json(op: &Operator<Value>) -> Option<Json> {
+    let label = primary_label(op)?;
     let Ok(Json::Object(mut wire)) = serde_json::from_str::<Json>(label) else {
         return None;
     };

@@ -392,17 +392,11 @@ pub fn operator_json(op: &Operator<Value>) -> Json {
     if let Some(wire) = ops::wire_json(op) {
         return wire;
     }
-    let label = match op {
-        Operator::LinearCombination(c) => {
-            return json!({"type": "linear_combination", "coeffs": c});
-        }
-        Operator::Map(f) => f.label(),
-        Operator::Filter(f) => f.label(),
-        Operator::FlatMap(f) => f.label(),
-        Operator::Cartesian(f) => f.label(),
-        Operator::EquiJoin(j) | Operator::EquiJoinIncremental(j) => j.combine.label(),
-        Operator::GroupBy(g) | Operator::GroupByIncremental(g) => g.group.label(),
-        _ => return json!({"type": op.kind()}),
+    if let Operator::LinearCombination(c) = op {
+        return json!({"type": "linear_combination", "coeffs": c});
+    }
+    let Some(label) = ops::primary_label(op) else {
+        return json!({"type": op.kind()});
     };
     json!({"type": op.kind(), "label": label})
 }
