@@ -29,6 +29,7 @@ pub mod discovery;
 pub mod kinds;
 pub mod kubeconfig;
 pub mod patch;
+pub mod protobuf;
 pub mod routes;
 pub mod selectors;
 pub mod server;

@@ -20,6 +20,7 @@ use super::auth::{Attributes, Claims, TokenAuthority};
 use super::discovery;
 use super::kinds::{GroupVersionResource, ResourceKind};
 use super::patch::{PatchType, parse_body};
+use super::protobuf;
 use super::selectors::ListFilter;
 use super::status::{self, ApiStatus};
 use super::store::{DeleteOptions, Deleted, Store, WatchEvent, WriteOptions};
@@ -174,6 +175,18 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, ApiStatus> {
     axum::body::to_bytes(body, limit)
         .await
         .map_err(|e| ApiStatus::bad_request(format!("reading the request body: {e}")))
+}
+
+// A create/update body: JSON, or protobuf from kubectl's typed commands.
+fn parse_object(headers: &HeaderMap, bytes: &[u8]) -> Result<Value, ApiStatus> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if protobuf::is_protobuf(ct) {
+        return protobuf::decode(bytes);
+    }
+    parse_json(bytes)
 }
 
 fn parse_json(bytes: &[u8]) -> Result<Value, ApiStatus> {
@@ -367,12 +380,12 @@ async fn resource(
         }
         "watch" => watch(app, &kind, &gvr, ns, &q, &accept),
         "create" => {
-            let obj = parse_json(&read_body(body, limit).await?)?;
+            let obj = parse_object(&parts.headers, &read_body(body, limit).await?)?;
             let created = store.create(&gvr, ns, obj, &write_options(&q, false))?;
             Ok(json_response(StatusCode::CREATED, &created))
         }
         "update" => {
-            let obj = parse_json(&read_body(body, limit).await?)?;
+            let obj = parse_object(&parts.headers, &read_body(body, limit).await?)?;
             let updated = store.update(&gvr, ns, name_s, obj, &write_options(&q, status_sub))?;
             Ok(ok(&updated))
         }

@@ -522,6 +522,13 @@ impl Store {
             m.remove(k);
         }
         set_type_meta(&mut obj, kind);
+        if kind.group.is_empty()
+            && kind.kind == "Namespace"
+            && let Some(o) = obj.as_object_mut()
+        {
+            o.entry("status")
+                .or_insert_with(|| json!({"phase": "Active"}));
+        }
         if let Some(mgr) = &opts.field_manager {
             record_manager(&mut obj, mgr, operation, &kind.api_version());
         }
