@@ -84,6 +84,9 @@ pub(crate) enum Command {
         about = "Print the circuit a pipeline compiles to (Graphviz DOT, Mermaid or wire JSON)"
     )]
     Explain(ExplainArgs),
+    /// Benchmark pipelines: generated workloads (endpoints, service-health), scaling, and
+    /// replay of recorded event logs; `--json` for one machine-readable object.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Arguments of `deltaloop conformance`.
@@ -122,7 +125,7 @@ fn parse_input(s: &str) -> Result<InputArg, String> {
 }
 
 /// Parses `KIND=FILE`, refusing a bare KIND.
-fn parse_input_file(s: &str) -> Result<InputArg, String> {
+pub(crate) fn parse_input_file(s: &str) -> Result<InputArg, String> {
     let input = parse_input(s)?;
     if input.file.is_none() {
         return Err(format!("expected KIND=FILE, got {s:?}"));

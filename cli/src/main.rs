@@ -4,6 +4,7 @@
 //! returns the exit code.
 
 mod args;
+mod bench;
 mod bind;
 mod conformance;
 mod eval;
@@ -34,5 +35,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Conformance(args) => conformance::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::Explain(args) => explain::run(&args),
+        Command::Bench(args) => bench::run(&args),
     }
 }

@@ -1,0 +1,219 @@
+//! `deltaloop bench`: the benchmark harness.
+//!
+//! - `bench endpoints` / `bench service-health`: generate a workload ([`workload`]), compile
+//!   its pipeline with the real compiler and the Incrementalizer, and measure the initial
+//!   load, single-event steps, batched steps, peak RSS, the snapshot (recompute from
+//!   scratch) baseline, and check the integrated output against a from-scratch evaluation.
+//! - `bench scaling`: single-event steps at several sizes, and the ratio to the smallest.
+//! - `bench replay`: a recorded event log through any pipeline.
+//!
+//! The measuring is in [`driver`], the printing in [`report`].
+
+mod driver;
+mod replay;
+mod report;
+pub(crate) mod workload;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::bail;
+use clap::{Args, Subcommand, ValueEnum};
+
+use crate::args::InputArg;
+use workload::{Params, Shape};
+
+/// Arguments of `deltaloop bench`.
+#[derive(Debug, Args)]
+pub(crate) struct BenchArgs {
+    /// The workload or mode.
+    #[command(subcommand)]
+    pub(crate) command: BenchCommand,
+}
+
+/// The workloads and modes of `bench`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum BenchCommand {
+    /// Pods ⋈ Services → Endpoints (examples/pipelines/endpoints.yaml), the canonical
+    /// controller: load, single-event steps, batches of 100 and 1000, snapshot baseline.
+    Endpoints(WorkloadArgs),
+    /// Monitored pods → readiness per app (cli/src/bench/service-health.yaml): a second
+    /// shape (no join, a JSONPath filter in a projection).
+    ServiceHealth(WorkloadArgs),
+    /// Single-event steps at several sizes (default 10k, 100k, 1M pods with 100 pods per
+    /// service) and each size's per-event cost relative to the first.
+    Scaling(ScalingArgs),
+    /// Replays a recorded event log (the JSONL format of `deltaloop eval --steps`) through
+    /// a pipeline and reports load, per-step latency and throughput.
+    Replay(ReplayArgs),
+}
+
+/// The engine that runs the pipeline.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Engine {
+    /// deltaloop's own engine (the compiled pipeline, incrementalized).
+    #[default]
+    Deltaloop,
+    /// The differential-dataflow backend (not built yet).
+    Dd,
+}
+
+/// Options shared by every mode.
+#[derive(Debug, Args)]
+pub(crate) struct CommonArgs {
+    /// Print one JSON object instead of the readable report.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// The engine.
+    #[arg(long, value_enum, default_value_t = Engine::Deltaloop)]
+    pub(crate) engine: Engine,
+}
+
+/// Arguments of a generated workload.
+#[derive(Debug, Args)]
+pub(crate) struct WorkloadArgs {
+    /// Services (endpoints) or apps (service-health).
+    #[arg(long, default_value_t = 1000)]
+    pub(crate) services: usize,
+    /// Pods.
+    #[arg(long, default_value_t = 100_000)]
+    pub(crate) pods: usize,
+    /// The seed of the generator.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// Single-event steps.
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) events: usize,
+    /// Events of each batched phase (run in steps of 100 and of 1000; 0 skips them).
+    #[arg(long, default_value_t = 100_000)]
+    pub(crate) batch_events: usize,
+    /// Events of the snapshot baseline (each recomputed from scratch; 0 skips it).
+    #[arg(long, default_value_t = 20)]
+    pub(crate) snapshot_events: usize,
+    /// Also write the workload (initial documents as step 0, then every step's events) as
+    /// a JSONL event log for `deltaloop bench replay` / `deltaloop eval --steps`.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) write_events: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+}
+
+/// Arguments of `bench scaling`.
+#[derive(Debug, Args)]
+pub(crate) struct ScalingArgs {
+    /// The pod counts, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000,1000000")]
+    pub(crate) sizes: Vec<usize>,
+    /// Pods per service (services = pods / this), unless `--services` fixes them.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) pods_per_service: usize,
+    /// A fixed number of services at every size.
+    #[arg(long)]
+    pub(crate) services: Option<usize>,
+    /// Single-event steps per size.
+    #[arg(long, default_value_t = 10_000)]
+    pub(crate) events: usize,
+    /// The seed of the generator.
+    #[arg(long, default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// The workload.
+    #[arg(long, value_enum, default_value_t = WorkloadName::Endpoints)]
+    pub(crate) workload: WorkloadName,
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+}
+
+/// A generated workload, by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum WorkloadName {
+    /// Pods ⋈ Services → Endpoints.
+    Endpoints,
+    /// Monitored pods → readiness per app.
+    ServiceHealth,
+}
+
+/// Arguments of `bench replay`.
+#[derive(Debug, Args)]
+pub(crate) struct ReplayArgs {
+    /// The pipeline file (as for `deltaloop eval`).
+    #[arg(value_name = "PIPELINE_OR_MANIFEST")]
+    pub(crate) pipeline: PathBuf,
+    /// The event log: JSONL `{"step": N, "kind": K, "op": "upsert"|"delete", "object": …}`.
+    /// Step 0, when present, is the initial load.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub(crate) events: PathBuf,
+    /// Documents loaded before the log, with step 0 (repeatable).
+    #[arg(short, long = "input", value_name = "KIND=FILE", value_parser = crate::args::parse_input_file)]
+    pub(crate) inputs: Vec<InputArg>,
+    /// The output to measure [default: as for `eval`].
+    #[arg(short, long, value_name = "NAME")]
+    pub(crate) output: Option<String>,
+    #[command(flatten)]
+    pub(crate) common: CommonArgs,
+}
+
+fn check_engine(common: &CommonArgs) -> anyhow::Result<()> {
+    if common.engine == Engine::Dd {
+        bail!(
+            "--engine dd: the differential-dataflow backend is not built yet; \
+             run without --engine (or with --engine deltaloop)"
+        );
+    }
+    Ok(())
+}
+
+/// Runs `deltaloop bench`.
+pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    match &args.command {
+        BenchCommand::Endpoints(a) => workload_run(Shape::Endpoints, a),
+        BenchCommand::ServiceHealth(a) => workload_run(Shape::ServiceHealth, a),
+        BenchCommand::Scaling(a) => scaling_run(a),
+        BenchCommand::Replay(a) => {
+            check_engine(&a.common)?;
+            let r = replay::run(a)?;
+            report::print(&r, a.common.json, report::replay_text)?;
+            Ok(exit_code(&r))
+        }
+    }
+}
+
+fn exit_code(r: &report::Report) -> ExitCode {
+    if r.get("checksum_ok") == Some(&serde_json::Value::Bool(false)) {
+        eprintln!("deltaloop: the integrated output differs from the from-scratch evaluation");
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn workload_run(shape: Shape, a: &WorkloadArgs) -> anyhow::Result<ExitCode> {
+    check_engine(&a.common)?;
+    let plan = driver::Plan {
+        params: Params {
+            services: a.services,
+            pods: a.pods,
+            seed: a.seed,
+        },
+        events: a.events,
+        batch_events: a.batch_events,
+        snapshot_events: a.snapshot_events,
+        write_events: a.write_events.clone(),
+    };
+    let r = driver::run(shape, &plan)?;
+    report::print(&r, a.common.json, report::workload_text)?;
+    Ok(exit_code(&r))
+}
+
+fn scaling_run(a: &ScalingArgs) -> anyhow::Result<ExitCode> {
+    check_engine(&a.common)?;
+    let shape = match a.workload {
+        WorkloadName::Endpoints => Shape::Endpoints,
+        WorkloadName::ServiceHealth => Shape::ServiceHealth,
+    };
+    if a.sizes.is_empty() {
+        bail!("--sizes: give at least one pod count");
+    }
+    let r = driver::scaling(shape, a)?;
+    report::print(&r, a.common.json, report::scaling_text)?;
+    Ok(exit_code(&r))
+}

@@ -1,0 +1,499 @@
+//! Measuring a pipeline: compile, load, timed steps, latency statistics, peak RSS, the
+//! snapshot baseline and the from-scratch check.
+//!
+//! What a timed step contains: building the step's input Z-sets from the event's old and
+//! new documents (already generated), [`Runner::step`] (the executor step, with its
+//! snapshot integration, and the returned output deltas), and dropping the result. Not
+//! timed: generating the documents, writing the event log, the progress indicator.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal as _, Write as _};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, anyhow};
+use deltaloop_engine::{Chain, Incrementalizer, ZSet};
+use deltaloop_pipeline::{Binding, CompileOptions, CompiledPipeline, Runner, Value, compile_value};
+use serde_json::json;
+
+use super::ScalingArgs;
+use super::report::Report;
+use super::workload::{Event, EventKind, Generator, Params, Shape};
+
+/// A pipeline compiled twice: incrementalized, and as the snapshot circuit.
+pub(crate) struct Compiled {
+    /// The incremental pipeline (what a controller runs).
+    pub(crate) incremental: CompiledPipeline,
+    /// The snapshot pipeline (recompute from scratch).
+    pub(crate) snapshot: CompiledPipeline,
+    /// The output topic measured.
+    pub(crate) output: String,
+}
+
+/// Compiles `pipeline` with identity bindings, exactly as `deltaloop eval` does.
+pub(crate) fn compile(
+    pipeline: &Value,
+    name: &str,
+    inputs: &[String],
+    output: &str,
+) -> anyhow::Result<Compiled> {
+    let mut options = CompileOptions::new(name).output(Binding::new(output));
+    for input in inputs {
+        options = options.input(Binding::new(input.as_str()));
+    }
+    let snapshot =
+        compile_value(pipeline, &options).with_context(|| format!("cannot compile {name}"))?;
+    let chain = Chain::new(vec![Incrementalizer.into()])?;
+    let incremental = snapshot
+        .transform(&chain)
+        .with_context(|| format!("cannot incrementalize {name}"))?;
+    Ok(Compiled {
+        incremental,
+        snapshot,
+        output: output.to_owned(),
+    })
+}
+
+/// Step latencies and event counts of one phase.
+#[derive(Debug, Default)]
+pub(crate) struct Phase {
+    nanos: Vec<u64>,
+    events: usize,
+    total: Duration,
+}
+
+impl Phase {
+    /// Records one step.
+    pub(crate) fn record(&mut self, elapsed: Duration, events: usize) {
+        self.nanos
+            .push(u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX));
+        self.events += events;
+        self.total += elapsed;
+    }
+
+    /// The number of events.
+    pub(crate) fn events(&self) -> usize {
+        self.events
+    }
+
+    /// The number of steps.
+    pub(crate) fn steps(&self) -> usize {
+        self.nanos.len()
+    }
+
+    /// The `q`-quantile (0..=1) of the step latency, in µs (nearest rank).
+    pub(crate) fn quantile_us(&self, q: f64) -> Option<f64> {
+        if self.nanos.is_empty() {
+            return None;
+        }
+        let mut sorted = self.nanos.clone();
+        sorted.sort_unstable();
+        #[allow(
+            clippy::cast_precision_loss,
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss
+        )]
+        let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+        #[allow(clippy::cast_precision_loss)]
+        sorted.get(rank - 1).map(|n| *n as f64 / 1000.0)
+    }
+
+    /// The mean step latency, in µs.
+    pub(crate) fn mean_us(&self) -> Option<f64> {
+        #[allow(clippy::cast_precision_loss)]
+        (!self.nanos.is_empty()).then(|| self.total.as_secs_f64() * 1e6 / self.nanos.len() as f64)
+    }
+
+    /// Events per second over the phase's step time.
+    pub(crate) fn events_per_s(&self) -> Option<f64> {
+        let secs = self.total.as_secs_f64();
+        #[allow(clippy::cast_precision_loss)]
+        (self.events > 0 && secs > 0.0).then(|| self.events as f64 / secs)
+    }
+
+    /// Adds the phase's figures to `r` under `prefix` (`single`, `batch100`, …).
+    pub(crate) fn report(&self, r: &mut Report, prefix: &str, latencies: bool) {
+        if self.steps() == 0 {
+            return;
+        }
+        r.put(&format!("{prefix}_steps"), self.steps());
+        r.put(&format!("{prefix}_events"), self.events);
+        if latencies {
+            r.put_f(&format!("{prefix}_p50_us"), self.quantile_us(0.5));
+            r.put_f(&format!("{prefix}_p99_us"), self.quantile_us(0.99));
+            r.put_f(&format!("{prefix}_max_us"), self.quantile_us(1.0));
+            r.put_f(&format!("{prefix}_mean_us"), self.mean_us());
+        } else {
+            r.put_f(&format!("{prefix}_step_p50_us"), self.quantile_us(0.5));
+        }
+        r.put_f(&format!("{prefix}_events_per_s"), self.events_per_s());
+    }
+}
+
+/// The peak resident set size (VmHWM) in MiB, when the platform reports it.
+pub(crate) fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Resets the peak RSS to the current RSS (Linux `clear_refs` 5); false when unsupported.
+pub(crate) fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// An order-independent checksum of a Z-set: a sum over its (row, weight) pairs.
+pub(crate) fn checksum(z: &ZSet<Value>) -> u64 {
+    z.iter().fold(0u64, |acc, (row, w)| {
+        let mut x = row.hash64() ^ w.cast_unsigned().wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        acc.wrapping_add(x ^ (x >> 31))
+    })
+}
+
+/// A progress line on stderr, shown only when stderr is a terminal.
+pub(crate) struct Progress {
+    on: bool,
+    last: Instant,
+}
+
+impl Progress {
+    /// A progress indicator (silent unless stderr is a terminal).
+    pub(crate) fn new() -> Progress {
+        Progress {
+            on: std::io::stderr().is_terminal(),
+            last: Instant::now(),
+        }
+    }
+
+    /// Shows `phase i/n`, at most ten times a second.
+    pub(crate) fn show(&mut self, phase: &str, i: usize, n: usize) {
+        if self.on && (i == 0 || self.last.elapsed() >= Duration::from_millis(100)) {
+            self.last = Instant::now();
+            eprint!("\r\x1b[2K{phase} {i}/{n}");
+        }
+    }
+
+    /// Clears the line.
+    pub(crate) fn done(&mut self) {
+        if self.on {
+            eprint!("\r\x1b[2K");
+        }
+    }
+}
+
+/// The event log being written (`--write-events`).
+struct Log {
+    out: BufWriter<File>,
+    path: PathBuf,
+    step: i64,
+}
+
+impl Log {
+    fn create(path: &PathBuf) -> anyhow::Result<Log> {
+        let file = File::create(path)
+            .with_context(|| format!("cannot create event log {}", path.display()))?;
+        Ok(Log {
+            out: BufWriter::new(file),
+            path: path.clone(),
+            step: 0,
+        })
+    }
+
+    fn line(&mut self, kind: &str, op: &str, doc: &Value) -> anyhow::Result<()> {
+        let line =
+            json!({"step": self.step, "kind": kind, "op": op, "object": doc.to_serde_json()});
+        writeln!(self.out, "{line}")
+            .with_context(|| format!("cannot write event log {}", self.path.display()))
+    }
+
+    fn events(&mut self, events: &[Event]) -> anyhow::Result<()> {
+        self.step += 1;
+        for e in events {
+            if e.what == EventKind::DeleteReadd {
+                self.line(e.kind, "delete", &e.old)?;
+            }
+            self.line(e.kind, "upsert", &e.new)?;
+        }
+        Ok(())
+    }
+
+    fn finish(mut self) -> anyhow::Result<()> {
+        self.out
+            .flush()
+            .with_context(|| format!("cannot write event log {}", self.path.display()))
+    }
+}
+
+/// What to run on a generated workload.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    /// The generator's parameters.
+    pub(crate) params: Params,
+    /// Single-event steps.
+    pub(crate) events: usize,
+    /// Events of each batched phase (steps of 100 and of 1000).
+    pub(crate) batch_events: usize,
+    /// Events of the snapshot baseline.
+    pub(crate) snapshot_events: usize,
+    /// Where to write the event log.
+    pub(crate) write_events: Option<PathBuf>,
+}
+
+/// The input deltas of a batch of events.
+fn deltas(events: Vec<Event>) -> Vec<(&'static str, ZSet<Value>)> {
+    let mut out: Vec<(&'static str, ZSet<Value>)> = Vec::with_capacity(1);
+    for e in events {
+        let i = match out.iter().position(|(k, _)| *k == e.kind) {
+            Some(i) => i,
+            None => {
+                out.push((e.kind, ZSet::with_capacity(2)));
+                out.len() - 1
+            }
+        };
+        if let Some((_, z)) = out.get_mut(i) {
+            z.insert(e.old, -1);
+            z.insert(e.new, 1);
+        }
+    }
+    out
+}
+
+/// Runs one step on `events` and returns its latency (the Z-set building included).
+fn timed_step(runner: &mut Runner, events: Vec<Event>) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    let d = deltas(events);
+    let out = runner.step(d)?;
+    drop(out);
+    Ok(start.elapsed())
+}
+
+/// Feeds all current documents in one step (the initial load); returns its latency.
+fn load(runner: &mut Runner, g: &Generator) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    let mut deltas = Vec::new();
+    for (kind, docs) in g.documents() {
+        let mut z = ZSet::with_capacity(docs.len());
+        for d in docs {
+            z.insert(d.clone(), 1);
+        }
+        deltas.push((kind, z));
+    }
+    let out = runner.step(deltas)?;
+    drop(out);
+    Ok(start.elapsed())
+}
+
+/// Evaluates the snapshot pipeline from scratch on the current documents; returns the
+/// output and the latency.
+fn from_scratch(
+    runner: &mut Runner,
+    g: &Generator,
+    output: &str,
+) -> anyhow::Result<(ZSet<Value>, Duration)> {
+    let start = Instant::now();
+    let mut deltas = Vec::new();
+    for (kind, docs) in g.documents() {
+        let mut z = ZSet::with_capacity(docs.len());
+        for d in docs {
+            z.insert(d.clone(), 1);
+        }
+        deltas.push((kind, z));
+    }
+    let mut out = runner.step(deltas)?;
+    let elapsed = start.elapsed();
+    Ok((out.remove(output).unwrap_or_default(), elapsed))
+}
+
+fn params_report(r: &mut Report, shape: Shape, plan: &Plan, g: &Generator) {
+    r.put("workload", shape.name());
+    r.put("engine", "deltaloop");
+    r.put("services", g.params().services);
+    r.put("pods", g.params().pods);
+    r.put("seed", plan.params.seed);
+    r.put("events", plan.events);
+    r.put("batch_events", plan.batch_events);
+    r.put("snapshot_events", plan.snapshot_events);
+}
+
+/// Runs a generated workload: every phase of `plan`.
+pub(crate) fn run(shape: Shape, plan: &Plan) -> anyhow::Result<Report> {
+    let mut progress = Progress::new();
+    let mut r = Report::default();
+    progress.show("generating", 0, plan.params.pods);
+    let start = Instant::now();
+    let mut g = Generator::new(shape, plan.params);
+    let gen_time = start.elapsed();
+    params_report(&mut r, shape, plan, &g);
+
+    let pipeline = shape.pipeline().map_err(|e| anyhow!(e))?;
+    let inputs: Vec<String> = shape.inputs().iter().map(|s| (*s).to_owned()).collect();
+    let compiled = compile(&pipeline, shape.name(), &inputs, "output")?;
+    let mut runner = compiled.incremental.runner()?;
+    let mut log = plan.write_events.as_ref().map(Log::create).transpose()?;
+
+    if let Some(log) = &mut log {
+        for (kind, docs) in g.documents() {
+            for d in docs {
+                log.line(kind, "upsert", d)?;
+            }
+        }
+    }
+    progress.show("load", 0, g.rows());
+    let load_time = load(&mut runner, &g).context("initial load")?;
+    r.put_f("generate_ms", Some(gen_time.as_secs_f64() * 1e3));
+    r.put_f("load_ms", Some(load_time.as_secs_f64() * 1e3));
+    #[allow(clippy::cast_precision_loss)]
+    r.put_f(
+        "load_rows_per_s",
+        Some(g.rows() as f64 / load_time.as_secs_f64().max(1e-9)),
+    );
+
+    let mut single = Phase::default();
+    for i in 0..plan.events {
+        if i % 256 == 0 {
+            progress.show("single-event steps", i, plan.events);
+        }
+        let e = vec![g.next_event()];
+        if let Some(log) = &mut log {
+            log.events(&e)?;
+        }
+        single.record(timed_step(&mut runner, e)?, 1);
+    }
+    single.report(&mut r, "single", true);
+
+    for size in [100usize, 1000] {
+        let mut phase = Phase::default();
+        let steps = plan.batch_events / size;
+        for i in 0..steps {
+            progress.show(&format!("steps of {size}"), i, steps);
+            let events: Vec<Event> = (0..size).map(|_| g.next_event()).collect();
+            if let Some(log) = &mut log {
+                log.events(&events)?;
+            }
+            phase.record(timed_step(&mut runner, events)?, size);
+        }
+        phase.report(&mut r, &format!("batch{size}"), false);
+    }
+    r.put_f("peak_rss_mib", peak_rss_mib());
+
+    let mut scratch = compiled.snapshot.runner()?;
+    let mut snap = Phase::default();
+    for i in 0..plan.snapshot_events {
+        progress.show("snapshot baseline", i, plan.snapshot_events);
+        let e = vec![g.next_event()];
+        if let Some(log) = &mut log {
+            log.events(&e)?;
+        }
+        // The incremental runner follows the same events (untimed), for the final check.
+        timed_step(&mut runner, e)?;
+        let (_, elapsed) = from_scratch(&mut scratch, &g, &compiled.output)?;
+        snap.record(elapsed, 1);
+    }
+    if snap.steps() > 0 {
+        r.put("snapshot_steps", snap.steps());
+        let snapshot_ms = snap.quantile_us(0.5).map(|us| us / 1e3);
+        r.put_f("snapshot_event_ms", snapshot_ms);
+        r.put_f(
+            "snapshot_vs_single_p50",
+            snapshot_ms
+                .zip(single.quantile_us(0.5))
+                .map(|(s, i)| s * 1e3 / i),
+        );
+        r.put_f(
+            "snapshot_vs_single_mean",
+            snapshot_ms.zip(single.mean_us()).map(|(s, i)| s * 1e3 / i),
+        );
+        r.put_f("peak_rss_with_snapshot_mib", peak_rss_mib());
+    }
+    if let Some(log) = log {
+        log.finish()?;
+    }
+
+    progress.show("checking", 0, 1);
+    check(&mut r, &runner, &compiled, |scratch| {
+        from_scratch(scratch, &g, &compiled.output).map(|(z, _)| z)
+    })?;
+    progress.done();
+    Ok(r)
+}
+
+/// Compares the incremental runner's integrated output with a from-scratch evaluation and
+/// reports `output_rows`, `checksum` and `checksum_ok`.
+pub(crate) fn check(
+    r: &mut Report,
+    runner: &Runner,
+    compiled: &Compiled,
+    scratch: impl FnOnce(&mut Runner) -> anyhow::Result<ZSet<Value>>,
+) -> anyhow::Result<()> {
+    let integrated = runner
+        .snapshot(&compiled.output)
+        .cloned()
+        .unwrap_or_default();
+    let mut fresh = compiled.snapshot.runner()?;
+    let expected = scratch(&mut fresh)?;
+    r.put("output_rows", integrated.len());
+    r.put("checksum", format!("{:016x}", checksum(&integrated)));
+    r.put("checksum_ok", integrated == expected);
+    Ok(())
+}
+
+/// `bench scaling`: load and single-event steps at every size.
+pub(crate) fn scaling(shape: Shape, a: &ScalingArgs) -> anyhow::Result<Report> {
+    let mut r = Report::default();
+    r.put("workload", shape.name());
+    r.put("engine", "deltaloop");
+    r.put("events", a.events);
+    r.put("seed", a.seed);
+    match a.services {
+        Some(n) => r.put("services", n),
+        None => r.put("pods_per_service", a.pods_per_service),
+    }
+    let mut rows = Vec::new();
+    let mut all_ok = true;
+    let mut first: Option<(f64, f64)> = None;
+    for &pods in &a.sizes {
+        let services = a
+            .services
+            .unwrap_or_else(|| (pods / a.pods_per_service.max(1)).max(1));
+        let plan = Plan {
+            params: Params {
+                services,
+                pods,
+                seed: a.seed,
+            },
+            events: a.events,
+            batch_events: 0,
+            snapshot_events: 0,
+            write_events: None,
+        };
+        let reset = reset_peak_rss();
+        let one = run(shape, &plan)?;
+        let p50 = one.f64("single_p50_us");
+        let mean = one.f64("single_mean_us");
+        if first.is_none() {
+            first = p50.zip(mean);
+        }
+        let ok = one.get("checksum_ok") == Some(&serde_json::Value::Bool(true));
+        all_ok &= ok;
+        rows.push(json!({
+            "pods": pods,
+            "services": services,
+            "load_ms": one.get("load_ms"),
+            "single_p50_us": p50,
+            "single_p99_us": one.get("single_p99_us"),
+            "single_max_us": one.get("single_max_us"),
+            "single_mean_us": mean,
+            "single_events_per_s": one.get("single_events_per_s"),
+            "p50_vs_first": first.zip(p50).map(|((f, _), p)| p / f),
+            "mean_vs_first": first.zip(mean).map(|((_, f), m)| m / f),
+            "peak_rss_mib": if reset { one.get("peak_rss_mib").cloned() } else { None },
+            "checksum_ok": ok,
+        }));
+    }
+    r.put("sizes", serde_json::Value::Array(rows));
+    r.put("checksum_ok", all_ok);
+    Ok(r)
+}

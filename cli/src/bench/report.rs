@@ -1,0 +1,266 @@
+//! The result of a bench run: one ordered JSON object, printed as is (`--json`) or as a
+//! readable report.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+
+use anyhow::Context as _;
+use serde_json::{Map, Value as Json};
+
+/// The figures of a run, in insertion order.
+#[derive(Debug, Default)]
+pub(crate) struct Report {
+    fields: Map<String, Json>,
+}
+
+impl Report {
+    /// Sets a field.
+    pub(crate) fn put(&mut self, key: &str, value: impl Into<Json>) {
+        self.fields.insert(key.to_owned(), value.into());
+    }
+
+    /// Sets a float field, rounded to 3 decimals (or to 3 significant digits below 1);
+    /// `None` is `null`.
+    pub(crate) fn put_f(&mut self, key: &str, value: Option<f64>) {
+        let json = value
+            .filter(|v| v.is_finite())
+            .map_or(Json::Null, |v| Json::from(round(v)));
+        self.fields.insert(key.to_owned(), json);
+    }
+
+    /// A field.
+    pub(crate) fn get(&self, key: &str) -> Option<&Json> {
+        self.fields.get(key)
+    }
+
+    /// A numeric field.
+    pub(crate) fn f64(&self, key: &str) -> Option<f64> {
+        self.fields.get(key).and_then(Json::as_f64)
+    }
+}
+
+fn round(v: f64) -> f64 {
+    if v.abs() >= 1.0 {
+        (v * 1000.0).round() / 1000.0
+    } else {
+        let scale = 10f64.powi(3 - v.abs().log10().floor() as i32 - 1);
+        (v * scale).round() / scale
+    }
+}
+
+/// Prints the report: JSON on one line, or `text(report)`.
+pub(crate) fn print(r: &Report, json: bool, text: fn(&Report) -> String) -> anyhow::Result<()> {
+    let s = if json {
+        format!("{}\n", Json::Object(r.fields.clone()))
+    } else {
+        text(r)
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(s.as_bytes())
+        .and_then(|()| out.flush())
+        .context("cannot write to standard output")
+}
+
+fn num(r: &Report, key: &str) -> String {
+    match r.get(key) {
+        Some(Json::Number(n)) => {
+            let v = n.as_f64().unwrap_or_default();
+            if n.is_f64() { human(v) } else { n.to_string() }
+        }
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Bool(b)) => b.to_string(),
+        _ => "-".to_owned(),
+    }
+}
+
+/// A float with about 3 significant digits and thousands separators for large values.
+fn human(v: f64) -> String {
+    if v.abs() >= 10_000.0 {
+        #[allow(clippy::cast_possible_truncation)]
+        let i = v.round() as i64;
+        let digits = i.abs().to_string();
+        let mut out = String::new();
+        for (n, c) in digits.chars().enumerate() {
+            if n > 0 && (digits.len() - n).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        if i < 0 {
+            out.insert(0, '-');
+        }
+        out
+    } else if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+/// The readable report of a generated workload.
+pub(crate) fn workload_text(r: &Report) -> String {
+    let mut s = String::new();
+    let n = |k: &str| num(r, k);
+    let _ = writeln!(
+        s,
+        "workload {}: {} services, {} pods, seed {} (engine {})",
+        n("workload"),
+        n("services"),
+        n("pods"),
+        n("seed"),
+        n("engine")
+    );
+    let _ = writeln!(
+        s,
+        "  load            {} ms ({} rows/s)",
+        n("load_ms"),
+        n("load_rows_per_s")
+    );
+    if r.get("single_steps").is_some() {
+        let _ = writeln!(
+            s,
+            "  single events   p50 {} µs, p99 {} µs, max {} µs, mean {} µs; {} events/s ({} steps)",
+            n("single_p50_us"),
+            n("single_p99_us"),
+            n("single_max_us"),
+            n("single_mean_us"),
+            n("single_events_per_s"),
+            n("single_steps")
+        );
+    }
+    for size in ["100", "1000"] {
+        if r.get(&format!("batch{size}_steps")).is_some() {
+            let _ = writeln!(
+                s,
+                "  {size:<4} per step   {} events/s (step p50 {} µs, {} steps)",
+                n(&format!("batch{size}_events_per_s")),
+                n(&format!("batch{size}_step_p50_us")),
+                n(&format!("batch{size}_steps"))
+            );
+        }
+    }
+    let _ = writeln!(s, "  peak RSS        {} MiB", n("peak_rss_mib"));
+    if r.get("snapshot_steps").is_some() {
+        let _ = writeln!(
+            s,
+            "  snapshot        {} ms per event recomputed from scratch ({} events): {}× the incremental p50, {}× its mean (peak RSS then {} MiB)",
+            n("snapshot_event_ms"),
+            n("snapshot_steps"),
+            n("snapshot_vs_single_p50"),
+            n("snapshot_vs_single_mean"),
+            n("peak_rss_with_snapshot_mib")
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  check           {} output rows, checksum {}, equals a from-scratch evaluation: {}",
+        n("output_rows"),
+        n("checksum"),
+        n("checksum_ok")
+    );
+    s
+}
+
+/// The readable report of a replay.
+pub(crate) fn replay_text(r: &Report) -> String {
+    let mut s = String::new();
+    let n = |k: &str| num(r, k);
+    let _ = writeln!(
+        s,
+        "replay {} with {}: {} steps, {} events",
+        n("pipeline"),
+        n("events_file"),
+        n("steps"),
+        n("events")
+    );
+    if r.get("load_rows").is_some() {
+        let _ = writeln!(
+            s,
+            "  load            {} ms ({} rows, {} rows/s)",
+            n("load_ms"),
+            n("load_rows"),
+            n("load_rows_per_s")
+        );
+    }
+    let _ = writeln!(
+        s,
+        "  all steps       p50 {} µs, p99 {} µs, max {} µs; {} events/s",
+        n("step_p50_us"),
+        n("step_p99_us"),
+        n("step_max_us"),
+        n("events_per_s")
+    );
+    if r.get("single_steps").is_some() {
+        let _ = writeln!(
+            s,
+            "  single events   p50 {} µs, p99 {} µs, max {} µs; {} events/s ({} steps)",
+            n("single_p50_us"),
+            n("single_p99_us"),
+            n("single_max_us"),
+            n("single_events_per_s"),
+            n("single_steps")
+        );
+    }
+    for size in ["100", "1000"] {
+        if r.get(&format!("batch{size}_steps")).is_some() {
+            let _ = writeln!(
+                s,
+                "  {size:<4} per step   {} events/s ({} steps)",
+                n(&format!("batch{size}_events_per_s")),
+                n(&format!("batch{size}_steps"))
+            );
+        }
+    }
+    let _ = writeln!(s, "  peak RSS        {} MiB", n("peak_rss_mib"));
+    let _ = writeln!(
+        s,
+        "  check           {} output rows, checksum {}, equals a from-scratch evaluation: {}",
+        n("output_rows"),
+        n("checksum"),
+        n("checksum_ok")
+    );
+    s
+}
+
+/// The readable report of `bench scaling`.
+pub(crate) fn scaling_text(r: &Report) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "scaling {}: {} single-event steps per size",
+        num(r, "workload"),
+        num(r, "events")
+    );
+    let _ = writeln!(
+        s,
+        "  {:>9} {:>8} {:>10} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} check",
+        "pods", "services", "load ms", "p50 µs", "p99 µs", "mean µs", "p50 ×", "mean ×", "RSS MiB"
+    );
+    let rows = r
+        .get("sizes")
+        .and_then(Json::as_array)
+        .cloned()
+        .unwrap_or_default();
+    for row in rows {
+        let f = |k: &str| row.get(k).and_then(Json::as_f64).map_or("-".into(), human);
+        let _ = writeln!(
+            s,
+            "  {:>9} {:>8} {:>10} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {}",
+            f("pods"),
+            f("services"),
+            f("load_ms"),
+            f("single_p50_us"),
+            f("single_p99_us"),
+            f("single_mean_us"),
+            f("p50_vs_first"),
+            f("mean_vs_first"),
+            f("peak_rss_mib"),
+            row.get("checksum_ok")
+                .and_then(Json::as_bool)
+                .unwrap_or(false)
+        );
+    }
+    s
+}
