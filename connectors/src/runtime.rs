@@ -56,7 +56,7 @@ pub enum RuntimeError {
         at: String,
         /// The compiler's error.
         #[source]
-        source: deltaloop_pipeline::PipelineError,
+        source: Box<deltaloop_pipeline::PipelineError>,
     },
     /// The circuit could not be transformed or instantiated.
     #[error("{at}: {source}")]
@@ -65,7 +65,7 @@ pub enum RuntimeError {
         at: String,
         /// The engine's error.
         #[source]
-        source: deltaloop_engine::Error,
+        source: Box<deltaloop_engine::Error>,
     },
     /// A source or target resource could not be resolved.
     #[error("{at}: {source}")]
@@ -134,7 +134,7 @@ impl Observed {
                 }
             }
         }
-        if self.raw.get(key).is_none() && self.mask.get(key).is_some_and(|(_, wanted)| !wanted) {
+        if !self.raw.contains_key(key) && self.mask.get(key).is_some_and(|(_, wanted)| !wanted) {
             self.mask.remove(key);
         }
     }
@@ -226,7 +226,7 @@ impl Core {
         let at = plan.at.clone();
         let engine = |source| RuntimeError::Engine {
             at: at.clone(),
-            source,
+            source: Box::new(source),
         };
         let mut options = CompileOptions::new(plan.circuit.clone());
         for s in &plan.sources {
@@ -238,7 +238,7 @@ impl Core {
         let compiled =
             compile(&plan.pipeline, &options).map_err(|source| RuntimeError::Compile {
                 at: at.clone(),
-                source,
+                source: Box::new(source),
             })?;
         let mut circuit = compiled.circuit().clone();
         let looped = !plan.options.disable_reconciler && !plan.options.disable_incrementalizer;
@@ -379,10 +379,10 @@ impl Core {
                 }
                 continue;
             }
-            if let Some((_, o)) = &mut slot.observed {
-                if !z.is_empty() {
-                    o.on_gap(&z);
-                }
+            if let Some((_, o)) = &mut slot.observed
+                && !z.is_empty()
+            {
+                o.on_gap(&z);
             }
             if z.is_empty() {
                 continue;
