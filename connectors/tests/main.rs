@@ -2,4 +2,5 @@
 mod apiserver_kube;
 mod kube_connectors;
 mod apiserver_kubectl;
+mod apiserver_auth;
 mod endpoints_e2e;
