@@ -4,3 +4,4 @@ mod apiserver_kube;
 mod apiserver_kubectl;
 mod endpoints_e2e;
 mod kube_connectors;
+mod apiserver_store;
