@@ -20,7 +20,7 @@
 //! store.register(ResourceKind::view("health", "HealthView"));
 //! let server = ApiServer::new(store.clone()).serve("127.0.0.1:0".parse()?).await?;
 //! println!("kubectl --server {}", server.url());
-//! let client = server.client()?; // a kube::Client over loopback HTTP
+//! let client = server.client().await?; // a kube::Client over loopback HTTP
 //! # drop(client); Ok(()) }
 //! ```
 

@@ -2,6 +2,6 @@
 mod apiserver_auth;
 mod apiserver_kube;
 mod apiserver_kubectl;
+mod apiserver_store;
 mod endpoints_e2e;
 mod kube_connectors;
-mod apiserver_store;
