@@ -610,6 +610,19 @@ async fn kubectl_typed_create_commands_send_protobuf() -> TestResult {
         ])
         .await?;
     assert_eq!(d, "2 nginx");
+    // strategic merge by key: set image patches one container of the list
+    k.ok(&["set", "image", "deployment/web", "nginx=nginx:2"])
+        .await?;
+    let d = k
+        .ok(&[
+            "get",
+            "deploy",
+            "web",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[*].image}",
+        ])
+        .await?;
+    assert_eq!(d, "nginx:2");
     let p = k
         .ok(&["get", "pods", "-l", "app=web", "-o", "name"])
         .await?;

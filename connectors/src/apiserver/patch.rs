@@ -79,6 +79,98 @@ pub fn strip_strategic_directives(patch: &mut Value) {
     }
 }
 
+// The merge key of a list: the single field of its `$setElementOrder` entries, else `name`
+// when every element of both lists is an object with a `name`.
+fn merge_key(order: Option<&Value>, old: &[Value], patch: &[Value]) -> Option<String> {
+    if let Some(Value::Array(entries)) = order {
+        return entries
+            .first()
+            .and_then(Value::as_object)
+            .filter(|m| m.len() == 1)
+            .and_then(|m| m.keys().next().cloned());
+    }
+    let named = |l: &[Value]| {
+        l.iter()
+            .all(|e| e.get("name").is_some_and(Value::is_string))
+    };
+    (!patch.is_empty() && named(old) && named(patch)).then(|| "name".to_string())
+}
+
+fn merge_list(old: &[Value], patch: &[Value], key: &str, order: Option<&Value>) -> Value {
+    let id = |e: &Value| e.get(key).cloned();
+    let mut out: Vec<Value> = old.to_vec();
+    for p in patch {
+        let pid = id(p);
+        let pos = out.iter().position(|o| pid.is_some() && id(o) == pid);
+        let delete = p.get("$patch").and_then(Value::as_str) == Some("delete");
+        match (pos, delete) {
+            (Some(i), true) => {
+                out.remove(i);
+            }
+            (None, true) => {}
+            (Some(i), false) => strategic_merge(&mut out[i], p),
+            (None, false) => {
+                let mut e = p.clone();
+                strip_strategic_directives(&mut e);
+                out.push(e);
+            }
+        }
+    }
+    if let Some(Value::Array(entries)) = order {
+        let rank = |e: &Value| {
+            entries
+                .iter()
+                .position(|o| o.get(key) == e.get(key).as_ref().copied())
+                .unwrap_or(usize::MAX)
+        };
+        out.sort_by_key(rank);
+    }
+    Value::Array(out)
+}
+
+/// Applies a strategic-merge patch (native kinds): a merge patch whose lists of objects are
+/// merged by key (the key named by `$setElementOrder/<field>`, else `name` when every element
+/// has one; `$patch: delete` removes an element); other lists are replaced and the remaining
+/// `$…` directives are dropped. A simplification of Kubernetes' schema-driven strategic merge.
+pub fn strategic_merge(target: &mut Value, patch: &Value) {
+    let Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Map::new());
+    }
+    let Value::Object(t) = target else { return };
+    for (k, v) in p {
+        if k.starts_with('$') {
+            continue;
+        }
+        if v.is_null() {
+            t.remove(k);
+            continue;
+        }
+        let order = p.get(&format!("$setElementOrder/{k}"));
+        match (t.get_mut(k), v) {
+            (Some(Value::Array(old)), Value::Array(new)) => {
+                if let Some(key) = merge_key(order, old, new) {
+                    let merged = merge_list(old, new, &key, order);
+                    t.insert(k.clone(), merged);
+                } else {
+                    let mut n = v.clone();
+                    strip_strategic_directives(&mut n);
+                    t.insert(k.clone(), n);
+                }
+            }
+            (Some(existing), Value::Object(_)) => strategic_merge(existing, v),
+            _ => {
+                let mut n = v.clone();
+                strip_strategic_directives(&mut n);
+                t.insert(k.clone(), n);
+            }
+        }
+    }
+}
+
 fn unescape(token: &str) -> String {
     token.replace("~1", "/").replace("~0", "~")
 }
@@ -300,6 +392,33 @@ mod tests {
         assert_eq!(json_patch(&t, &bad).map_err(|e| e.code), Err(422));
         let missing = json!([{"op": "remove", "path": "/nope"}]);
         assert_eq!(json_patch(&t, &missing).map_err(|e| e.code), Err(422));
+    }
+
+    #[test]
+    fn strategic_lists_merge_by_key() {
+        let mut t = json!({"spec": {"containers": [
+            {"name": "a", "image": "x", "ports": [{"containerPort": 80}]},
+            {"name": "b", "image": "y"}]}});
+        strategic_merge(
+            &mut t,
+            &json!({"spec": {"$setElementOrder/containers": [{"name": "a"}, {"name": "b"}],
+                             "containers": [{"name": "a", "image": "z"}]}}),
+        );
+        assert_eq!(
+            t["spec"]["containers"][0],
+            json!({"name": "a", "image": "z", "ports": [{"containerPort": 80}]})
+        );
+        assert_eq!(t["spec"]["containers"][1]["image"], "y");
+        strategic_merge(
+            &mut t,
+            &json!({"spec": {"containers": [{"name": "b", "$patch": "delete"}]}}),
+        );
+        assert_eq!(t["spec"]["containers"].as_array().map(Vec::len), Some(1));
+        strategic_merge(
+            &mut t,
+            &json!({"metadata": {"labels": {"x": "1"}}, "data": {"k": null}}),
+        );
+        assert_eq!(t["metadata"]["labels"]["x"], "1");
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use tokio::sync::{broadcast, watch};
 
 use super::kinds::{GroupVersionResource, ResourceKind, native_kinds, view_uid};
-use super::patch::{PatchType, json_patch, merge_patch, strip_strategic_directives};
+use super::patch::{PatchType, json_patch, merge_patch, strategic_merge};
 use super::selectors::ListFilter;
 use super::status::ApiStatus;
 use super::time::now_rfc3339;
@@ -745,7 +745,8 @@ impl Store {
     }
 
     /// Patches an object. Merge (RFC 7386), JSON (RFC 6902; `test` of a missing member equals
-    /// null), strategic merge (native kinds only, applied as a merge patch; 415 otherwise) and
+    /// null), strategic merge (native kinds only: a merge patch whose object lists merge by key, see
+    /// [`strategic_merge`]; 415 otherwise) and
     /// apply (simplified server-side apply: merged into the live object, the field manager is
     /// recorded, no ownership conflicts; the object is created when absent; a field manager is
     /// required). Returns the object and whether it was created.
@@ -790,10 +791,8 @@ impl Store {
                 t
             }
             PatchType::StrategicMerge => {
-                let mut p = patch.clone();
-                strip_strategic_directives(&mut p);
                 let mut t = (*old).clone();
-                merge_patch(&mut t, &p);
+                strategic_merge(&mut t, patch);
                 t
             }
             PatchType::Apply => {
