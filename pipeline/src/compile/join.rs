@@ -19,9 +19,11 @@
 //!   document), or
 //! - (automatic) a select with the full predicate follows the site, and the predicate is,
 //!   or has as a top-level `@and` conjunct, an `@eq` between a path into one of `Ls`
-//!   (`$.A.…` or `$["A"]…`) and a path into `R`. Rows that match on the key are exactly the
-//!   candidates for which that conjunct can hold; the predicate still runs on every joined
-//!   row, so the result equals the Cartesian form's.
+//!   (`$.A.…` or `$["A"]…`) and a path into `R`. When several such conjuncts relate the
+//!   same left input `A` to `R`, the key is composite: the list of their paths on each
+//!   side (`["$.labels.app", "$.namespace"]`). Rows that match on the key are exactly the
+//!   candidates for which those conjuncts can hold; the predicate still runs on every
+//!   joined row, so the result equals the Cartesian form's.
 //!
 //! Otherwise the site is a Cartesian product.
 
@@ -320,9 +322,30 @@ fn site_key(args: &JoinArgs, left_names: &[String], right: &str, auto: bool) -> 
     }
     let mut conjuncts = Vec::new();
     conjuncts_of(&args.predicate, &mut conjuncts);
-    conjuncts
+    // Every `@eq` conjunct between the first matching left input and `right` is part of the
+    // key: one conjunct gives a plain key, several a composite (list) key, so that rows
+    // match only when all of them can hold.
+    let keys: Vec<(&str, String, String)> = conjuncts
         .into_iter()
-        .find_map(|c| eq_key(c, &args.participants, left_names, right))
+        .filter_map(|c| eq_key(c, &args.participants, left_names, right))
+        .collect();
+    let (left_ns, _, _) = keys.first()?;
+    let keys: Vec<&(&str, String, String)> = keys.iter().filter(|k| k.0 == *left_ns).collect();
+    let compile = |paths: Vec<&String>| {
+        let json = match paths.as_slice() {
+            [one] => serde_json::Value::String((*one).clone()),
+            _ => serde_json::Value::Array(
+                paths
+                    .iter()
+                    .map(|p| serde_json::Value::String((*p).clone()))
+                    .collect(),
+            ),
+        };
+        Expr::compile_json(&json.to_string()).ok()
+    };
+    let left_key = compile(keys.iter().map(|k| &k.1).collect())?;
+    let right_key = compile(keys.iter().map(|k| &k.2).collect())?;
+    Some(((*left_ns).to_owned(), left_key, right_key))
 }
 
 /// Collects the conjuncts of `pred`: the arguments of (nested) top-level `@and`s, or `pred`.
@@ -339,13 +362,14 @@ fn conjuncts_of<'v>(pred: &'v Value, out: &mut Vec<&'v Value>) {
     out.push(pred);
 }
 
-/// The key of an `@eq` conjunct relating a left input to `right`.
-fn eq_key(
+/// The key paths of an `@eq` conjunct relating a left input to `right`: the left input,
+/// and the paths on the left and right inputs' own documents.
+fn eq_key<'p>(
     conjunct: &Value,
-    participants: &[String],
+    participants: &'p [String],
     left_names: &[String],
     right: &str,
-) -> Option<SiteKey> {
+) -> Option<(&'p str, String, String)> {
     let Value::Map(m) = conjunct else { return None };
     if m.len() != 1 {
         return None;
@@ -358,16 +382,13 @@ fn eq_key(
     };
     let (nx, rx) = split_namespace(x, participants)?;
     let (ny, ry) = split_namespace(y, participants)?;
-    let ((left_ns, left_rest), right_rest) = if ny == right && left_names.iter().any(|l| *l == nx) {
-        ((nx, rx), ry)
+    if ny == right && left_names.iter().any(|l| *l == nx) {
+        Some((nx, rx, ry))
     } else if nx == right && left_names.iter().any(|l| *l == ny) {
-        ((ny, ry), rx)
+        Some((ny, ry, rx))
     } else {
-        return None;
-    };
-    let left_key = Expr::compile_json(&serde_json::Value::String(left_rest).to_string()).ok()?;
-    let right_key = Expr::compile_json(&serde_json::Value::String(right_rest).to_string()).ok()?;
-    Some((left_ns.to_owned(), left_key, right_key))
+        None
+    }
 }
 
 /// Splits a path into a participant's namespace and the rest as a path on that

@@ -5,8 +5,8 @@
 //! does not resolve (field-not-found) never matches; other errors abort the step. Matching
 //! rows are shallow-merged with weight wₗ·wᵣ.
 //!
-//! Keys are compared by row identity (canonical JSON), after a top-level number is widened
-//! to a float, so that whenever `@eq` holds between two keys (it compares top-level numbers
+//! Keys are compared by row identity (canonical JSON), after a top-level number (or a
+//! number element of a top-level list: a composite key) is widened to a float, so that whenever `@eq` holds between two keys (it compares top-level numbers
 //! by value) they also match here. The converse need not hold (`{"a": 1}` and
 //! `{"a": 1.0}` match but are not `@eq`), which is why a predicate select follows
 //! automatically detected joins.
@@ -20,9 +20,21 @@ use crate::expr::Expr;
 use crate::value::{Str, Value};
 
 /// The join key of a value: a top-level number widened to a float (so `1` and `1.0`, and
-/// integers beyond 2⁵³ that `@eq` equates with a float, share a key), anything else as is.
+/// integers beyond 2⁵³ that `@eq` equates with a float, share a key), and likewise each
+/// number that is an element of a top-level list (the composite keys of several `@eq`s);
+/// anything else as is.
 #[must_use]
 pub fn join_key(v: Value) -> Value {
+    match v {
+        Value::Int(_) | Value::Float(_) => widen(v),
+        Value::List(items) if items.iter().any(Value::is_number) => {
+            Value::list(items.iter().cloned().map(widen).collect())
+        }
+        other => other,
+    }
+}
+
+fn widen(v: Value) -> Value {
     match v {
         Value::Int(_) | Value::Float(_) => v.as_f64().map_or(v, Value::Float),
         other => other,
