@@ -87,6 +87,32 @@ pub(crate) enum Command {
     /// Benchmark pipelines: generated workloads (endpoints, service-health), scaling, and
     /// replay of recorded event logs; `--json` for one machine-readable object.
     Bench(crate::bench::BenchArgs),
+    /// Run Operator manifests (the Δ-controller format): on the embedded API server by
+    /// default, or against a cluster (`--kubeconfig`, or `KUBECONFIG`), until Ctrl-C.
+    ///
+    /// With the embedded server (the default when neither `--kubeconfig` nor `KUBECONFIG`
+    /// is given) the server hosts the native kinds (Pod, Service, ConfigMap, …) and every
+    /// view the operators use (`<operator>.view.dcontroller.io/v1alpha1`), and a kubeconfig
+    /// for it is written (`--kubeconfig-out`), so plain kubectl can create the inputs and
+    /// read the views. Against a cluster, the views are still served by the embedded server.
+    ///
+    /// Manifest errors name the file and the YAML location and exit with status 2.
+    ///
+    /// Example:
+    ///   deltaloop run examples/operators/endpoints-operator.yaml &
+    ///   kubectl --kubeconfig deltaloop.kubeconfig apply -f examples/operators/pods-and-services.yaml
+    ///   kubectl --kubeconfig deltaloop.kubeconfig get endpointsviews -o yaml
+    #[command(
+        verbatim_doc_comment,
+        about = "Run Operator manifests on the embedded API server or a cluster, until Ctrl-C"
+    )]
+    Run(crate::run_cmd::RunArgs),
+    /// Serve the embedded Kubernetes API server alone, hosting the native kinds (Pod,
+    /// Service, ConfigMap, …: a fake cluster), until Ctrl-C: for trying kubectl, or for tests.
+    Apiserver(crate::apiserver_cmd::ApiserverArgs),
+    /// Generate a kubeconfig with a signed token for a user and a profile (viewer, editor,
+    /// admin) against a production-mode (`--tls`) embedded server.
+    Kubeconfig(crate::kubeconfig_cmd::KubeconfigArgs),
 }
 
 /// Arguments of `deltaloop conformance`.

@@ -3,6 +3,7 @@
 //! `main` parses the arguments, calls [`run`], prints any error with its cause chain and
 //! returns the exit code.
 
+mod apiserver_cmd;
 mod args;
 mod bench;
 mod bind;
@@ -10,6 +11,8 @@ mod conformance;
 mod eval;
 mod explain;
 mod files;
+mod kubeconfig_cmd;
+mod run_cmd;
 mod steps;
 
 use std::process::ExitCode;
@@ -36,5 +39,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Bench(args) => bench::run(&args),
+        Command::Run(args) => run_cmd::run(&args),
+        Command::Apiserver(args) => apiserver_cmd::run(&args),
+        Command::Kubeconfig(args) => kubeconfig_cmd::run(&args),
     }
 }
