@@ -623,3 +623,445 @@ fn bench_with_engine_dd_should_say_it_is_not_built() {
         "{err}"
     );
 }
+
+// ---------------------------------------------------------------------------------------
+// run, apiserver and kubeconfig: the real binary and the real kubectl 1.32.
+
+use std::io::{Read as _, Write as _};
+use std::path::Path;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+/// kubectl 1.32 (`DELTALOOP_KUBECTL` overrides the path), or `None` when it is absent.
+fn kubectl_binary() -> Option<PathBuf> {
+    let path = std::env::var_os("DELTALOOP_KUBECTL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/lib/google-cloud-sdk/bin/kubectl.1.32"));
+    path.exists().then_some(path)
+}
+
+/// A free loopback port (bound, then released for the child to take).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A spawned `deltaloop` that is killed when dropped (also when the test fails), its
+/// stderr captured in a file.
+struct Server {
+    child: Child,
+    stderr: PathBuf,
+}
+
+impl Server {
+    fn spawn(dir: &Path, args: &[&std::ffi::OsStr]) -> Server {
+        let stderr = dir.join("server.stderr");
+        let child = deltaloop()
+            .args(args)
+            .current_dir(dir)
+            .env_remove("KUBECONFIG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        Server { child, stderr }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap_or_default()
+    }
+
+    /// Waits (≤ 10 s) until `file` exists and `ready` holds; fails if the process exits.
+    fn wait_ready(&mut self, file: &Path, mut ready: impl FnMut() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("deltaloop exited early ({status}):\n{}", self.log());
+            }
+            if file.exists() && ready() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "not ready after 10 s:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends SIGTERM and waits (≤ 5 s) for the exit status.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no exit 5 s after SIGTERM:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether `GET /version` on a plain-HTTP server answers 200.
+fn version_answers(port: u16) -> bool {
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if s.write_all(b"GET /version HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut response = String::new();
+    let _ = s.read_to_string(&mut response);
+    response.starts_with("HTTP/1.1 200")
+}
+
+/// kubectl with a kubeconfig and its own discovery cache.
+struct Kubectl {
+    binary: PathBuf,
+    kubeconfig: PathBuf,
+    cache: PathBuf,
+}
+
+impl Kubectl {
+    fn new(binary: &Path, kubeconfig: PathBuf, cache: PathBuf) -> Kubectl {
+        Kubectl {
+            binary: binary.to_owned(),
+            kubeconfig,
+            cache,
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(&self.binary)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(&self.cache)
+            .arg("--request-timeout=10s")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+/// Polls `check` every 100 ms for at most `secs` seconds.
+fn eventually(secs: u64, what: &str, mut check: impl FnMut() -> Option<String>) -> String {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    let mut last = String::new();
+    loop {
+        match check() {
+            None => return last,
+            Some(state) => last = state,
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs} s waiting for {what}; last: {last}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+const VIEWS: &str = "endpointsviews.endpoints.view.dcontroller.io";
+
+/// The sorted addresses per EndpointsView name.
+fn view_addresses(k: &Kubectl) -> BTreeMap<String, Vec<String>> {
+    let out = k.run(&["get", VIEWS, "-o", "json"]);
+    let list: Json = serde_json::from_slice(&out.stdout).unwrap_or(Json::Null);
+    let mut views = BTreeMap::new();
+    for item in list["items"].as_array().into_iter().flatten() {
+        let mut ips: Vec<String> = item["spec"]["addresses"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|a| a["ip"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        ips.sort();
+        let name = item["metadata"]["name"].as_str().unwrap_or_default();
+        views.insert(name.to_owned(), ips);
+    }
+    views
+}
+
+fn operator_example(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/operators")
+        .join(name)
+}
+
+#[test]
+fn run_should_serve_the_views_of_the_example_operator_to_kubectl_and_restore_them() {
+    let Some(binary) = kubectl_binary() else {
+        println!("SKIPPED: kubectl 1.32 not found (set DELTALOOP_KUBECTL)");
+        return;
+    };
+    let dir = scratch("run-endpoints");
+    let port = free_port();
+    let kc = dir.join("dl.kubeconfig");
+    let listen = format!("127.0.0.1:{port}");
+    let manifest = operator_example("endpoints-operator.yaml");
+    let mut server = Server::spawn(
+        &dir,
+        &[
+            "run".as_ref(),
+            manifest.as_os_str(),
+            "--listen".as_ref(),
+            listen.as_ref(),
+            "--kubeconfig-out".as_ref(),
+            kc.as_os_str(),
+        ],
+    );
+    server.wait_ready(&kc, || version_answers(port));
+    assert!(
+        server.log().contains("export KUBECONFIG="),
+        "{}",
+        server.log()
+    );
+    let k = Kubectl::new(&binary, kc, dir.join("cache"));
+
+    let inputs = operator_example("pods-and-services.yaml");
+    let out = k.ok(&["apply", "-f", inputs.to_str().unwrap()]);
+    assert!(out.contains("pod/web-1 created"), "{out}");
+    let want = |web: &[&str]| -> BTreeMap<String, Vec<String>> {
+        BTreeMap::from([
+            ("db".to_owned(), vec!["10.0.0.21".to_owned()]),
+            (
+                "web".to_owned(),
+                web.iter().map(|s| s.to_string()).collect(),
+            ),
+        ])
+    };
+    eventually(15, "the EndpointsViews", || {
+        let got = view_addresses(&k);
+        (got != want(&["10.0.0.11", "10.0.0.12"])).then(|| format!("{got:?}"))
+    });
+
+    // A pod starts running: its address joins the view.
+    k.ok(&[
+        "patch",
+        "pod",
+        "web-3",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status":{"phase":"Running","podIP":"10.0.0.13"}}"#,
+    ]);
+    eventually(15, "web-3 in the view", || {
+        let got = view_addresses(&k);
+        (got != want(&["10.0.0.11", "10.0.0.12", "10.0.0.13"])).then(|| format!("{got:?}"))
+    });
+
+    // Someone deletes the view: the closed loop writes it again. (View UIDs are
+    // deterministic, so a waiting `kubectl delete` would wait for the restored object.)
+    let rv = |k: &Kubectl| {
+        let out = k.run(&[
+            "get",
+            VIEWS,
+            "web",
+            "-o",
+            "jsonpath={.metadata.resourceVersion}",
+        ]);
+        String::from_utf8_lossy(&out.stdout).parse::<u64>().ok()
+    };
+    let before = rv(&k).unwrap();
+    let out = k.ok(&["delete", VIEWS, "web", "--wait=false"]);
+    assert!(out.contains("deleted"), "{out}");
+    eventually(15, "the deleted view to come back", || {
+        let got = view_addresses(&k);
+        let restored = rv(&k).is_some_and(|r| r > before)
+            && got == want(&["10.0.0.11", "10.0.0.12", "10.0.0.13"]);
+        (!restored).then(|| format!("{got:?}"))
+    });
+
+    // SIGTERM: a graceful exit with the per-controller summary.
+    let status = server.terminate();
+    assert!(status.success(), "{status}: {}", server.log());
+    assert!(
+        server.log().contains("endpoints/endpoints: "),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn kubeconfig_for_a_viewer_should_get_but_not_create_on_a_tls_apiserver() {
+    let Some(binary) = kubectl_binary() else {
+        println!("SKIPPED: kubectl 1.32 not found (set DELTALOOP_KUBECTL)");
+        return;
+    };
+    let dir = scratch("apiserver-tls");
+    let port = free_port();
+    let certs = dir.join("certs");
+    let admin_kc = dir.join("admin.kubeconfig");
+    let listen = format!("127.0.0.1:{port}");
+    let mut server = Server::spawn(
+        &dir,
+        &[
+            "apiserver".as_ref(),
+            "--listen".as_ref(),
+            listen.as_ref(),
+            "--tls".as_ref(),
+            "--cert-dir".as_ref(),
+            certs.as_os_str(),
+            "--kubeconfig-out".as_ref(),
+            admin_kc.as_os_str(),
+        ],
+    );
+    let admin = Kubectl::new(&binary, admin_kc.clone(), dir.join("cache-admin"));
+    server.wait_ready(&admin_kc, || {
+        admin
+            .run(&["create", "configmap", "seen", "--from-literal=a=1"])
+            .status
+            .success()
+    });
+    for f in ["ca.crt", "tls.crt", "tls.key"] {
+        assert!(certs.join(f).exists(), "{f}");
+    }
+
+    let url = format!("https://127.0.0.1:{port}");
+    let kubeconfig = |user: &str, profile: &str, extra: &[&str]| -> PathBuf {
+        let file = dir.join(format!("{user}.kubeconfig"));
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "kubeconfig".as_ref(),
+            "--user".as_ref(),
+            user.as_ref(),
+            "--profile".as_ref(),
+            profile.as_ref(),
+            "--server".as_ref(),
+            url.as_ref(),
+            "--cert-dir".as_ref(),
+            certs.as_os_str(),
+            "-o".as_ref(),
+            file.as_os_str(),
+        ];
+        args.extend(extra.iter().map(|s| std::ffi::OsStr::new(*s)));
+        run_ok(&args);
+        file
+    };
+
+    let alice = Kubectl::new(
+        &binary,
+        kubeconfig("alice", "viewer", &[]),
+        dir.join("cache-alice"),
+    );
+    let out = alice.ok(&["get", "configmaps"]);
+    assert!(out.contains("seen"), "{out}");
+    let out = alice.run(&["create", "configmap", "mine", "--from-literal=a=1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a viewer created a configmap");
+    assert!(
+        err.contains("forbidden") && err.contains(r#"User "alice" cannot create"#),
+        "{err}"
+    );
+
+    // An editor limited to team-a: writes there, nothing in default.
+    let bob = Kubectl::new(
+        &binary,
+        kubeconfig(
+            "bob",
+            "editor",
+            &["--namespace", "team-a", "--expiry", "1h"],
+        ),
+        dir.join("cache-bob"),
+    );
+    bob.ok(&["create", "configmap", "mine", "--from-literal=a=1"]);
+    let out = bob.run(&["get", "configmaps", "-n", "default"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("forbidden"));
+
+    // Tokens are for production-mode servers only.
+    let err = run_err(&[
+        "kubeconfig".as_ref(),
+        "--user".as_ref(),
+        "x".as_ref(),
+        "--profile".as_ref(),
+        "admin".as_ref(),
+        "--server".as_ref(),
+        "http://127.0.0.1:1".as_ref(),
+        "--cert-dir".as_ref(),
+        certs.as_os_str(),
+    ]);
+    assert!(err.contains("https://"), "{err}");
+    drop(server);
+}
+
+#[test]
+fn run_on_a_bad_manifest_should_exit_2_naming_the_file_and_the_yaml_location() {
+    let dir = scratch("run-bad");
+    let good = std::fs::read_to_string(operator_example("endpoints-operator.yaml")).unwrap();
+    let cases = [
+        (
+            "bad-target.yaml",
+            good.replace(
+                "- kind: EndpointsView",
+                "- {kind: EndpointsView, type: Pusher}",
+            ),
+            "spec.controllers[0].targets[0].type: unknown target type",
+        ),
+        (
+            "bad-source.yaml",
+            good.replace("kind: Pod\n", "kind: Pod\n          colour: red\n"),
+            "spec.controllers[0].sources[0]: unknown field `colour`",
+        ),
+        (
+            "bad-pipeline.yaml",
+            good.replace("\"@groupBy\"", "\"@groupOn\""),
+            "spec.controllers[0].pipeline",
+        ),
+        (
+            "bad-yaml.yaml",
+            good.replace("  name: endpoints\n", "  name: [endpoints\n"),
+            "bad-yaml.yaml:",
+        ),
+    ];
+    for (file, text, want) in cases {
+        let path = dir.join(file);
+        std::fs::write(&path, text).unwrap();
+        let out = deltaloop()
+            .args(["run".as_ref(), path.as_os_str()])
+            .args(["--listen", "127.0.0.1:0", "--embedded"])
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{file}: {err}");
+        assert!(
+            err.contains(path.to_str().unwrap()) && err.contains(want),
+            "{file}: {err}"
+        );
+    }
+    assert!(!dir.join("deltaloop.kubeconfig").exists());
+}
