@@ -1065,3 +1065,75 @@ fn run_on_a_bad_manifest_should_exit_2_naming_the_file_and_the_yaml_location() {
     }
     assert!(!dir.join("deltaloop.kubeconfig").exists());
 }
+
+#[test]
+fn run_against_a_kubeconfig_should_watch_that_cluster_and_serve_the_views_itself() {
+    let Some(binary) = kubectl_binary() else {
+        println!("SKIPPED: kubectl 1.32 not found (set DELTALOOP_KUBECTL)");
+        return;
+    };
+    // "The cluster": a bare embedded server (native kinds only, no views).
+    let dir = scratch("run-external");
+    let (cluster_port, views_port) = {
+        // Both bound at once, so that they differ.
+        let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        (
+            a.local_addr().unwrap().port(),
+            b.local_addr().unwrap().port(),
+        )
+    };
+    let cluster_kc = dir.join("cluster.kubeconfig");
+    let views_kc = dir.join("views.kubeconfig");
+    let listen = format!("127.0.0.1:{cluster_port}");
+    let mut cluster = Server::spawn(
+        &dir,
+        &[
+            "apiserver".as_ref(),
+            "--listen".as_ref(),
+            listen.as_ref(),
+            "--kubeconfig-out".as_ref(),
+            cluster_kc.as_os_str(),
+        ],
+    );
+    cluster.wait_ready(&cluster_kc, || version_answers(cluster_port));
+    let run_dir = dir.join("run");
+    std::fs::create_dir_all(&run_dir).unwrap();
+    let listen = format!("127.0.0.1:{views_port}");
+    let manifest = operator_example("endpoints-operator.yaml");
+    let mut run = Server::spawn(
+        &run_dir,
+        &[
+            "run".as_ref(),
+            manifest.as_os_str(),
+            "--kubeconfig".as_ref(),
+            cluster_kc.as_os_str(),
+            "--listen".as_ref(),
+            listen.as_ref(),
+            "--kubeconfig-out".as_ref(),
+            views_kc.as_os_str(),
+        ],
+    );
+    run.wait_ready(&views_kc, || version_answers(views_port));
+
+    let on_cluster = Kubectl::new(&binary, cluster_kc, dir.join("cache-cluster"));
+    let on_views = Kubectl::new(&binary, views_kc, dir.join("cache-views"));
+    let inputs = operator_example("pods-and-services.yaml");
+    on_cluster.ok(&["apply", "-f", inputs.to_str().unwrap()]);
+    eventually(15, "the EndpointsViews on the views server", || {
+        let got = view_addresses(&on_views);
+        let want = BTreeMap::from([
+            ("db".to_owned(), vec!["10.0.0.21".to_owned()]),
+            (
+                "web".to_owned(),
+                vec!["10.0.0.11".to_owned(), "10.0.0.12".to_owned()],
+            ),
+        ]);
+        (got != want).then(|| format!("{got:?}"))
+    });
+    // The views live on the views server only; the cluster never saw the group.
+    let out = on_cluster.run(&["get", VIEWS]);
+    assert!(!out.status.success());
+    assert!(run.terminate().success(), "{}", run.log());
+    drop(cluster);
+}
