@@ -107,11 +107,17 @@ pub(crate) enum Command {
         about = "Run Operator manifests on the embedded API server or a cluster, until Ctrl-C"
     )]
     Run(crate::run_cmd::RunArgs),
-    /// Serve the embedded Kubernetes API server alone, hosting the native kinds (Pod,
-    /// Service, ConfigMap, …: a fake cluster), until Ctrl-C: for trying kubectl, or for tests.
+    /// Serve the embedded Kubernetes API server alone (a fake cluster), until Ctrl-C.
+    ///
+    /// It hosts the native kinds (Pod, Service, ConfigMap, Secret, Namespace, Endpoints,
+    /// Deployment, EndpointSlice): for trying kubectl, for tests, or as the `--kubeconfig`
+    /// cluster of a `deltaloop run`.
     Apiserver(crate::apiserver_cmd::ApiserverArgs),
     /// Generate a kubeconfig with a signed token for a user and a profile (viewer, editor,
-    /// admin) against a production-mode (`--tls`) embedded server.
+    /// admin).
+    ///
+    /// For a production-mode embedded server (`apiserver` or `run` with `--tls --cert-dir
+    /// DIR`): the token is signed with DIR/tls.key, and DIR/ca.crt is the trusted CA.
     Kubeconfig(crate::kubeconfig_cmd::KubeconfigArgs),
 }
 
