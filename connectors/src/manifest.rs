@@ -384,9 +384,14 @@ fn controller(op: &str, c: &Json, at: &str) -> Result<ControllerPlan, ManifestEr
             Some(Some("Setter")) => TargetMode::Setter,
             Some(Some("Apply" | "ServerSideApply")) => TargetMode::Apply,
             Some(other) => {
+                let what = match (other, ty.as_ref()) {
+                    (Some(name), _) => format!("{name:?}"),
+                    (None, Some(value)) => format!("{value} (not a string)"),
+                    (None, None) => String::new(),
+                };
                 return Err(merr(
                     format!("{tat}.type"),
-                    format!("unknown target type {other:?} (Updater, Patcher, Setter or Apply)"),
+                    format!("unknown target type {what} (Updater, Patcher, Setter or Apply)"),
                 ));
             }
         };
