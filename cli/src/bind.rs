@@ -27,8 +27,13 @@ pub(crate) fn compile(
     for name in inputs {
         options = options.input(Binding::new(name.as_str()));
     }
-    let compiled = compile_value(&file.pipeline, &options)
-        .with_context(|| format!("cannot compile {}", file.path.display()))?;
+    let compiled = compile_value(&file.pipeline, &options).map_err(|e| {
+        let place = match file.locations.find(&e.at) {
+            Some((line, column)) => format!("{}:{line}:{column}", file.path.display()),
+            None => file.path.display().to_string(),
+        };
+        anyhow::Error::new(e).context(format!("cannot compile {place}"))
+    })?;
     if !incremental {
         return Ok(compiled);
     }

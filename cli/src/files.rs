@@ -106,6 +106,8 @@ pub(crate) struct PipelineFile {
     pub(crate) inputs: Vec<String>,
     /// The output name the file declares (`output:`).
     pub(crate) output: Option<String>,
+    /// Where each stage starts in the file, for compile errors.
+    pub(crate) locations: crate::locate::StageLocations,
 }
 
 impl PipelineFile {
@@ -132,6 +134,7 @@ pub(crate) fn load_pipeline(path: &Path) -> anyhow::Result<PipelineFile> {
         pipeline: value.clone(),
         inputs: Vec::new(),
         output: None,
+        locations: crate::locate::StageLocations::of(&text),
     };
     let Some(map) = value.as_map().filter(|m| m.contains_key("pipeline")) else {
         return Ok(file);

@@ -12,6 +12,7 @@ mod eval;
 mod explain;
 mod files;
 mod kubeconfig_cmd;
+mod locate;
 mod run_cmd;
 mod steps;
 

@@ -454,7 +454,10 @@ fn eval_errors_should_name_the_file_and_the_place() {
         "-i".as_ref(),
         pods.as_ref(),
     ]);
-    assert!(err.contains("unknown.yaml"), "{err}");
+    assert!(
+        err.contains("unknown.yaml:2:3"),
+        "the file line and column: {err}"
+    );
     assert!(err.contains("pipeline[1] @frobnicate"), "the stage: {err}");
 
     let missing = dir.join("missing-pods.yaml");
