@@ -64,7 +64,7 @@ use std::sync::Arc;
 use deltaloop_engine::{CombineFn, FilterFn, FlatMapFn, MapFn, Operator, UserError};
 use serde_json::{Value as Json, json};
 
-pub use group::group_by;
+pub use group::{group_by, group_by_with};
 pub use join::{equi_join, join_key};
 pub use project::{ProjectKey, Projection, ProjectionError, project, project_expr};
 

@@ -97,7 +97,8 @@ pub(super) fn compile_branch(
             }
         },
     };
-    for stage in stages {
+    let rest: Vec<&Stage> = stages.collect();
+    for (i, &stage) in rest.iter().enumerate() {
         let id = format!("b{}_op_{}", branch.index, stage.index);
         let op = match stage.op.as_str() {
             "@select" => ops::select(&id, ctx.expr(stage, "", &stage.arg)?, ctx.clock),
@@ -107,7 +108,7 @@ pub(super) fn compile_branch(
                 ops::project(&id, p, ctx.clock)
             }
             "@unwind" => ops::unwind(&id, unwind_path(stage)?),
-            "@groupBy" => group_by(ctx, stage, &id)?,
+            "@groupBy" => group_by(ctx, stage, &id, rest.get(i + 1).copied())?,
             "@distinct" => {
                 match &stage.arg {
                     Value::Null => {}
@@ -186,7 +187,49 @@ fn unwind_path(stage: &Stage) -> Result<Path, PipelineError> {
     }
 }
 
-fn group_by(ctx: &Ctx<'_>, stage: &Stage, id: &str) -> Result<Operator<Value>, PipelineError> {
+/// Whether a `@groupBy` followed by `next` (`None`: it is the branch's last stage) must
+/// build the `documents` list of its rows.
+///
+/// Demand analysis, deliberately conservative: the list is dropped only when the next stage
+/// is a `@project` whose argument reads nothing but `"$.key"` and `"$.values"`, whole: every
+/// string starting with `$` is exactly one of those two, no map key is an `@`-operator (so
+/// no computed `@getField` path, no `@copy`), and no top-level key is `"$."`. Such a
+/// projection cannot fail on the group row either (both fields always exist), so neither
+/// its output nor its error messages (which quote the row) can depend on `documents`, and
+/// the rows of the `@groupBy` node itself are consumed only by that stage.
+fn group_needs_documents(next: Option<&Stage>) -> bool {
+    fn reads_only_key_values(v: &Value, top: bool) -> bool {
+        match v {
+            Value::String(s) => !s.starts_with('$') || matches!(&**s, "$.key" | "$.values"),
+            Value::List(items) => items.iter().all(|x| reads_only_key_values(x, false)),
+            Value::Map(m) => m.iter().all(|(k, x)| {
+                !k.starts_with('@')
+                    && !(top && (k.starts_with('$') && !k.starts_with("$.") || &**k == "$."))
+                    && reads_only_key_values(x, false)
+            }),
+            _ => true,
+        }
+    }
+    let Some(next) = next else { return true };
+    if next.op != "@project" {
+        return true;
+    }
+    let fragments: Vec<&Value> = match &next.arg {
+        Value::Map(_) => vec![&next.arg],
+        Value::List(items) if items.iter().all(|f| matches!(f, Value::Map(_))) => {
+            items.iter().collect()
+        }
+        _ => return true,
+    };
+    !fragments.iter().all(|f| reads_only_key_values(f, true))
+}
+
+fn group_by(
+    ctx: &Ctx<'_>,
+    stage: &Stage,
+    id: &str,
+    next: Option<&Stage>,
+) -> Result<Operator<Value>, PipelineError> {
     let expected = "[keyExpr, valueExpr] or [keyExpr, valueExpr, {distinct: bool}]";
     let args = match &stage.arg {
         Value::List(l) if l.len() == 2 || l.len() == 3 => l.as_slice(),
@@ -236,5 +279,8 @@ fn group_by(ctx: &Ctx<'_>, stage: &Stage, id: &str) -> Result<Operator<Value>, P
             }
         }
     }
-    Ok(ops::group_by(id, key, value, distinct, ctx.clock))
+    let documents = group_needs_documents(next);
+    Ok(ops::group_by_with(
+        id, key, value, distinct, documents, ctx.clock,
+    ))
 }

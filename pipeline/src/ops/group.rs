@@ -29,6 +29,22 @@ pub fn group_by(
     distinct: bool,
     clock: &Clock,
 ) -> Operator<Value> {
+    group_by_with(node, key, value, distinct, true, clock)
+}
+
+/// As [`group_by`], but with `documents: false` the output row is only `{key, values}`.
+///
+/// The compiler uses it when it has proved that no later stage can observe `documents`
+/// (see `compile/stages.rs`): building the list costs O(group) per touched group and step.
+#[must_use]
+pub fn group_by_with(
+    node: &str,
+    key: Expr,
+    value: Option<Expr>,
+    distinct: bool,
+    documents: bool,
+    clock: &Clock,
+) -> Operator<Value> {
     let stage = Stage::new(
         node,
         "@groupBy",
@@ -55,7 +71,13 @@ pub fn group_by(
     });
     let aggregate = Collect::new(
         distinct,
-        |key: &Value, values: Vec<&Value>, docs: Vec<&Value>| {
+        move |key: &Value, values: Vec<&Value>, docs: Vec<&Value>| {
+            if !documents {
+                return Ok(Value::Map(Arc::new(Object::from_entries([
+                    ("key", key.clone()),
+                    ("values", Value::list(values.into_iter().cloned().collect())),
+                ]))));
+            }
             Ok(Value::Map(Arc::new(Object::from_entries([
                 ("key", key.clone()),
                 ("values", Value::list(values.into_iter().cloned().collect())),
