@@ -45,7 +45,7 @@ mod utility;
 
 pub use callback::CallbackFn;
 pub use registry::{Registry, RegistryError};
-pub(crate) use time::format_rfc3339;
+pub use time::format_rfc3339;
 
 /// The evaluation context: current document, subject and frozen time.
 ///

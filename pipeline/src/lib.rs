@@ -74,7 +74,7 @@ pub use compile::{
 };
 pub use compiled::{CompiledPipeline, PortBinding, RunError, Runner};
 pub use error::{CompileError, CompileErrorKind, EvalError};
-pub use expr::{CallbackFn, EvalContext, Expr, Registry, RegistryError};
+pub use expr::{CallbackFn, EvalContext, Expr, Registry, RegistryError, format_rfc3339};
 pub use path::{Path, PathError, Root};
 pub use transforms::{TransformSpecError, parse_transforms};
 pub use value::{

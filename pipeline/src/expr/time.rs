@@ -17,8 +17,14 @@ pub(super) fn now(ctx: &EvalContext<'_>) -> Value {
     }
 }
 
-/// Formats Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC).
-pub(crate) fn format_rfc3339(secs: i64) -> String {
+/// Formats Unix seconds as `YYYY-MM-DDTHH:MM:SSZ` (proleptic Gregorian, UTC): the form of
+/// `@now` and of Kubernetes timestamps.
+///
+/// ```
+/// assert_eq!(deltaloop_pipeline::format_rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+/// ```
+#[must_use]
+pub fn format_rfc3339(secs: i64) -> String {
     let days = secs.div_euclid(86_400);
     let rem = secs.rem_euclid(86_400);
     let (h, m, s) = (rem / 3600, (rem % 3600) / 60, rem % 60);
