@@ -284,3 +284,39 @@ fn group_by(
         id, key, value, distinct, documents, ctx.clock,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stage(op: &str, arg: &str) -> Stage {
+        Stage {
+            index: 1,
+            op: op.to_owned(),
+            arg: Value::from_json_str(arg).unwrap_or_default(),
+            at: String::new(),
+        }
+    }
+
+    #[test]
+    fn group_documents_should_be_dropped_only_when_provably_unread() {
+        let needs = |op: &str, arg: &str| group_needs_documents(Some(&stage(op, arg)));
+        assert!(group_needs_documents(None));
+        assert!(!needs(
+            "@project",
+            r#"{"kind": "E", "metadata": "$.key", "subsets": [{"addresses": "$.values"}]}"#
+        ));
+        assert!(!needs(
+            "@project",
+            r#"[{"a": "$.key"}, {"b.c": "$.values"}]"#
+        ));
+        assert!(needs("@project", r#"{"d": "$.documents"}"#));
+        assert!(needs("@project", r#"{"d": "$."}"#));
+        assert!(needs("@project", r#"{"$.": "$.key"}"#));
+        assert!(needs("@project", r#"{"n": "$.key.name"}"#));
+        assert!(needs("@project", r#"{"d": {"@getField": ["$.key", "x"]}}"#));
+        assert!(needs("@project", r#"{"d": {"@copy": "x"}}"#));
+        assert!(needs("@select", r#"{"@eq": ["$.key", 1]}"#));
+        assert!(needs("@unwind", r#""$.documents""#));
+    }
+}
