@@ -478,6 +478,20 @@ pub struct Object {
     entry_sum: u64,
 }
 
+/// The byte order of two map keys (the order of `str`), deciding on the first byte inline
+/// and on the same allocation without reading the bytes: the keys of one map mostly differ
+/// in their first byte, so a path lookup's binary search calls `memcmp` about once per
+/// segment instead of once per probe.
+#[inline]
+fn key_cmp(a: &str, b: &str) -> Ordering {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    match (a.first(), b.first()) {
+        (Some(x), Some(y)) if x != y => x.cmp(y),
+        _ if std::ptr::eq(a, b) => Ordering::Equal,
+        _ => a.cmp(b),
+    }
+}
+
 #[inline]
 fn entry_hash(k: &str, v: &Value) -> u64 {
     mix(hash_str(k), v.hash64())
@@ -530,7 +544,7 @@ impl Object {
     }
 
     fn position(&self, key: &str) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(k, _)| (**k).cmp(key))
+        self.entries.binary_search_by(|(k, _)| key_cmp(k, key))
     }
 
     /// Looks up a key.
