@@ -9,10 +9,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use anyhow::{anyhow, bail};
+use deltaloop_connectors::Event as ConnectorEvent;
+use deltaloop_connectors::source::file::parse_delta_log;
 use deltaloop_engine::ZSet;
 use deltaloop_pipeline::Value;
 
-use crate::files::{json_error, read};
+use crate::files::read;
 
 /// What an event does to its object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,53 +47,35 @@ pub(crate) struct Step {
     pub(crate) events: Vec<Event>,
 }
 
-/// Reads a delta log and groups it into steps.
+/// Reads a delta log and groups it into steps (parsed by the connectors' delta-log reader,
+/// the same one `FileSource` replays).
 pub(crate) fn load(path: &Path) -> anyhow::Result<Vec<Step>> {
     let text = read(path, "steps file")?;
-    let mut steps: Vec<Step> = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let n = i + 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let json: serde_json::Value =
-            serde_json::from_str(line).map_err(|e| json_error(path, n, &e))?;
-        let at = || format!("{}:{n}", path.display());
-        let field = |k: &str| {
-            json.get(k)
-                .ok_or_else(|| anyhow!("{}: event has no {k:?}", at()))
-        };
-        let number = field("step")?
-            .as_i64()
-            .ok_or_else(|| anyhow!("{}: \"step\" must be an integer", at()))?;
-        let kind = field("kind")?
-            .as_str()
-            .ok_or_else(|| anyhow!("{}: \"kind\" must be a string", at()))?
-            .to_owned();
-        let op = match field("op")?.as_str() {
-            Some("upsert") => Op::Upsert,
-            Some("delete") => Op::Delete,
-            _ => bail!("{}: \"op\" must be \"upsert\" or \"delete\"", at()),
-        };
-        let object = Value::from(field("object")?);
-        if object.as_map().is_none() {
-            bail!("{}: \"object\" must be an object", at());
-        }
-        let event = Event {
-            line: n,
-            kind,
-            op,
-            object,
-        };
-        match steps.last_mut() {
-            Some(last) if last.number == number => last.events.push(event),
-            _ => steps.push(Step {
-                number,
-                events: vec![event],
-            }),
-        }
-    }
-    Ok(steps)
+    let log = parse_delta_log(&text, &path.display().to_string())?;
+    Ok(log
+        .into_iter()
+        .map(|step| Step {
+            number: step.number,
+            events: step
+                .events
+                .into_iter()
+                .filter_map(|e| {
+                    // The log reader yields only upserts and deletes.
+                    let (op, object) = match e.event {
+                        ConnectorEvent::Upsert(object) => (Op::Upsert, object),
+                        ConnectorEvent::Delete(object) => (Op::Delete, object),
+                        _ => return None,
+                    };
+                    Some(Event {
+                        line: e.line,
+                        kind: e.kind,
+                        op,
+                        object,
+                    })
+                })
+                .collect(),
+        })
+        .collect())
 }
 
 /// The identity of an object: kind, namespace, name.

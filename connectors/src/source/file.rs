@@ -51,12 +51,18 @@ impl Format {
 
 /// A document could not be read or parsed.
 #[derive(Debug, thiserror::Error)]
-#[error("{origin}{}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
+#[error(
+    "{origin}{}{}: {message}",
+    line.map(|l| format!(":{l}")).unwrap_or_default(),
+    column.map(|c| format!(":{c}")).unwrap_or_default()
+)]
 pub struct FileError {
     /// The file (or `<stdin>`, `<text>`).
     pub origin: String,
     /// The 1-based line, when known.
     pub line: Option<usize>,
+    /// The 1-based column, when known (JSON syntax errors).
+    pub column: Option<usize>,
     /// What was wrong.
     pub message: String,
 }
@@ -65,6 +71,7 @@ fn ferr(origin: &str, line: Option<usize>, message: impl Into<String>) -> FileEr
     FileError {
         origin: origin.to_owned(),
         line,
+        column: None,
         message: message.into(),
     }
 }
@@ -237,8 +244,16 @@ pub fn parse_delta_log(text: &str, origin: &str) -> Result<Vec<LogStep>, FileErr
         if line.trim().is_empty() {
             continue;
         }
-        let json: serde_json::Value =
-            serde_json::from_str(line).map_err(|e| ferr(origin, Some(n), e.to_string()))?;
+        let json: serde_json::Value = serde_json::from_str(line).map_err(|e| {
+            let text = e.to_string();
+            let message = text
+                .rsplit_once(" at line ")
+                .map_or(text.as_str(), |(m, _)| m);
+            FileError {
+                column: Some(e.column()),
+                ..ferr(origin, Some(n), format!("invalid JSON: {message}"))
+            }
+        })?;
         let field = |k: &str| {
             json.get(k)
                 .ok_or_else(|| ferr(origin, Some(n), format!("event has no {k:?}")))
@@ -397,6 +412,19 @@ mod tests {
 
     fn v(s: &str) -> Value {
         Value::from_json_str(s).unwrap()
+    }
+
+    #[test]
+    fn a_delta_log_json_error_names_line_and_column() {
+        let err = parse_delta_log(
+            "{\"step\": 1, \"kind\": \"Pod\", \"op\": \"upsert\", \"object\": {}}\n{bad\n",
+            "log",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("log:2:2: invalid JSON: "),
+            "{err}"
+        );
     }
 
     #[test]
