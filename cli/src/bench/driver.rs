@@ -272,17 +272,24 @@ fn timed_step(runner: &mut Runner, events: Vec<Event>) -> anyhow::Result<Duratio
     Ok(start.elapsed())
 }
 
+/// Every current document at weight 1, per kind.
+fn all_documents(g: &Generator) -> Vec<(&'static str, ZSet<Value>)> {
+    g.documents()
+        .into_iter()
+        .map(|(kind, docs)| {
+            let mut z = ZSet::with_capacity(docs.len());
+            for d in docs {
+                z.insert(d.clone(), 1);
+            }
+            (kind, z)
+        })
+        .collect()
+}
+
 /// Feeds all current documents in one step (the initial load); returns its latency.
 fn load(runner: &mut Runner, g: &Generator) -> anyhow::Result<Duration> {
     let start = Instant::now();
-    let mut deltas = Vec::new();
-    for (kind, docs) in g.documents() {
-        let mut z = ZSet::with_capacity(docs.len());
-        for d in docs {
-            z.insert(d.clone(), 1);
-        }
-        deltas.push((kind, z));
-    }
+    let deltas = all_documents(g);
     let out = runner.step(deltas)?;
     drop(out);
     // The executor frees a step's intermediate Z-sets at the start of the next step: run an
@@ -299,14 +306,7 @@ fn from_scratch(
     output: &str,
 ) -> anyhow::Result<(ZSet<Value>, Duration)> {
     let start = Instant::now();
-    let mut deltas = Vec::new();
-    for (kind, docs) in g.documents() {
-        let mut z = ZSet::with_capacity(docs.len());
-        for d in docs {
-            z.insert(d.clone(), 1);
-        }
-        deltas.push((kind, z));
-    }
+    let deltas = all_documents(g);
     let mut out = runner.step(deltas)?;
     let elapsed = start.elapsed();
     Ok((out.remove(output).unwrap_or_default(), elapsed))
