@@ -19,6 +19,7 @@
 //! already ran this step is rolled back, so the executor is left exactly as before the step
 //! and the error names the failing node.
 
+mod fuse;
 mod state;
 
 use std::collections::BTreeMap;
@@ -32,6 +33,7 @@ use crate::data::Data;
 use crate::error::{Error, Result, UserError};
 use crate::operator::Operator;
 use crate::zset::ZSet;
+use fuse::Fusion;
 use state::{GroupState, JoinState, NodeState};
 
 /// A node as the executor runs it.
@@ -70,6 +72,8 @@ pub struct Executor<T: Data> {
     empty: Arc<ZSet<T>>,
     steps: u64,
     observer: Option<Observer<T>>,
+    /// The chains of row-wise nodes that run in one pass (while no observer is installed).
+    fusion: Arc<Fusion>,
 }
 
 impl<T: Data> fmt::Debug for Executor<T> {
@@ -147,6 +151,11 @@ impl<T: Data> Executor<T> {
             .map(|(i, _)| i)
             .collect();
         let snapshots = Some(outputs.iter().map(|_| ZSet::new()).collect());
+        let fusion = {
+            let ops: Vec<&Operator<T>> = nodes.iter().map(|n| &n.op).collect();
+            let inputs: Vec<&[usize]> = nodes.iter().map(|n| n.inputs.as_slice()).collect();
+            Arc::new(Fusion::plan(&ops, &inputs))
+        };
         Ok(Self {
             values: vec![Arc::clone(&empty); nodes.len()],
             circuit,
@@ -158,6 +167,7 @@ impl<T: Data> Executor<T> {
             empty,
             steps: 0,
             observer: None,
+            fusion,
         })
     }
 
@@ -370,8 +380,18 @@ impl<T: Data> Executor<T> {
         for v in &mut self.values {
             *v = Arc::clone(&self.empty);
         }
+        // Fused chains skip their inner nodes, whose values an observer would want to see.
+        let fused = self.observer.is_none();
+        let fusion = Arc::clone(&self.fusion);
         for pos in 0..self.nodes.len() {
-            match self.eval(pos) {
+            if fused && fusion.is_absorbed(pos) {
+                continue;
+            }
+            let result = match fusion.chain(pos) {
+                Some(chain) if fused => self.eval_chain(chain),
+                _ => self.eval(pos).map_err(|e| (pos, e)),
+            };
+            match result {
                 Ok(value) => {
                     if let Some(obs) = &mut self.observer {
                         let node = &self.nodes[pos];
@@ -379,14 +399,14 @@ impl<T: Data> Executor<T> {
                     }
                     self.values[pos] = value;
                 }
-                Err(source) => {
-                    for earlier in (0..pos).rev() {
+                Err((failed, source)) => {
+                    for earlier in (0..failed).rev() {
                         self.nodes[earlier].state.rollback();
                     }
                     for v in &mut self.values {
                         *v = Arc::clone(&self.empty);
                     }
-                    let node = &self.nodes[pos];
+                    let node = &self.nodes[failed];
                     return Err(Error::Operator {
                         circuit: self.circuit.name().to_string(),
                         node: node.id.clone(),
@@ -423,6 +443,38 @@ impl<T: Data> Executor<T> {
             s.clear();
         }
         self.steps = 0;
+    }
+
+    /// Computes the value of the last node of `chain` (row-wise nodes, see [`fuse`]) in one
+    /// pass. If that fails, the chain runs again node by node, which decides exactly whether
+    /// the step fails and at which node.
+    fn eval_chain(
+        &mut self,
+        chain: &[usize],
+    ) -> std::result::Result<Arc<ZSet<T>>, (usize, UserError)> {
+        let (Some(&head), Some(&tail)) = (chain.first(), chain.last()) else {
+            return Ok(Arc::clone(&self.empty));
+        };
+        let input = self.nodes[head]
+            .inputs
+            .first()
+            .map_or(&self.empty, |src| &self.values[*src]);
+        if input.is_empty() {
+            return Ok(Arc::clone(&self.empty));
+        }
+        let ops: Vec<&Operator<T>> = chain.iter().map(|p| &self.nodes[*p].op).collect();
+        if let Ok(out) = fuse::run_chain(&ops, input) {
+            return Ok(Arc::new(out));
+        }
+        for &pos in chain {
+            let value = self.eval(pos).map_err(|e| (pos, e))?;
+            if pos != tail {
+                self.values[pos] = value;
+            } else {
+                return Ok(value);
+            }
+        }
+        Ok(Arc::clone(&self.empty))
     }
 
     /// Computes node `pos`'s value from the values of its inputs.

@@ -7,6 +7,8 @@ mod closed_loop;
 mod common;
 /// Validation and transform errors are errors with messages.
 mod errors;
+/// Fused row-wise chains against node-by-node runs.
+mod fusion;
 /// The DBSP correctness property for every operator and random compositions.
 mod oracle;
 /// Handles and circuits cross threads (connectors run executors on tokio tasks).
