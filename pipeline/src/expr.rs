@@ -135,6 +135,26 @@ impl<'a> EvalContext<'a> {
         Self::current(self.subject, self.subject_scratch)
     }
 
+    /// Calls `f` with the document (`Root::Document`) or subject (`Root::Subject`) as this
+    /// evaluation sees it, borrowed rather than cloned (a field read only looks inside).
+    pub(crate) fn with_current<R>(
+        &self,
+        root: crate::path::Root,
+        f: impl FnOnce(Option<&Value>) -> R,
+    ) -> R {
+        let (base, scratch) = match root {
+            crate::path::Root::Document => (self.document, self.document_scratch),
+            crate::path::Root::Subject => (self.subject, self.subject_scratch),
+        };
+        if let Some(cell) = scratch
+            && let Ok(slot) = cell.try_borrow()
+            && let Some(v) = slot.as_ref()
+        {
+            return f(Some(v));
+        }
+        f(base)
+    }
+
     fn current(base: Option<&Value>, scratch: Option<&Scratch>) -> Option<Value> {
         if let Some(cell) = scratch
             && let Ok(slot) = cell.try_borrow()

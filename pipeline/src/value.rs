@@ -21,16 +21,22 @@ use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::sync::Arc;
 
+mod intern;
 mod json;
+mod list_hash;
 mod serde_impl;
 mod yaml;
 
 pub use json::{JsonError, canonical_json, write_canonical_json};
 pub use yaml::{YamlError, from_yaml, to_yaml};
 
+pub(crate) use intern::intern;
 pub(crate) use json::{format_go_float_f, format_go_value};
 
 /// A shared, immutable string, as stored in [`Value::String`] and as map keys.
+///
+/// Map keys of up to 64 bytes are interned: every map holding a key shares one
+/// allocation of it, whatever built the map.
 pub type Str = Arc<str>;
 
 /// A document value.
@@ -124,7 +130,8 @@ pub(crate) fn float_as_exact_int(f: f64) -> Option<i64> {
 }
 
 impl Value {
-    /// The structural 64-bit hash of the value (number-normalized, O(1) for maps).
+    /// The structural 64-bit hash of the value (number-normalized, O(1) for maps; long
+    /// lists hashed recently on the same thread are remembered).
     ///
     /// The hash is deterministic across processes and platforms.
     #[must_use]
@@ -139,13 +146,13 @@ impl Value {
                 None => mix(TAG_FLOAT, f.to_bits()),
             },
             Value::String(s) => mix(TAG_STR, hash_str(s)),
-            Value::List(l) => {
+            Value::List(l) => list_hash::list_hash(l, || {
                 let mut h = mix(TAG_LIST, l.len() as u64);
                 for v in l.iter() {
                     h = mix(h, v.hash64());
                 }
                 h
-            }
+            }),
             Value::Map(m) => m.hash64(),
         }
     }
@@ -248,7 +255,7 @@ impl Ord for Value {
             (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
                 cmp_numbers(self, other)
             }
-            (Value::String(a), Value::String(b)) => a.cmp(b),
+            (Value::String(a), Value::String(b)) => key_cmp(a, b),
             (Value::List(a), Value::List(b)) => {
                 if Arc::ptr_eq(a, b) {
                     Ordering::Equal
@@ -260,7 +267,12 @@ impl Ord for Value {
                 if Arc::ptr_eq(a, b) {
                     Ordering::Equal
                 } else {
-                    a.entries.iter().cmp(b.entries.iter())
+                    let (a, b) = (&a.entries, &b.entries);
+                    a.iter()
+                        .zip(b.iter())
+                        .map(|((ka, va), (kb, vb))| key_cmp(ka, kb).then_with(|| va.cmp(vb)))
+                        .find(|o| o.is_ne())
+                        .unwrap_or_else(|| a.len().cmp(&b.len()))
                 }
             }
             _ => type_rank(self).cmp(&type_rank(other)),
@@ -368,7 +380,7 @@ impl Value {
     }
 
     /// Builds a map value from key/value pairs (a later duplicate key wins).
-    pub fn map<K: Into<Str>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
+    pub fn map<K: AsRef<str> + Into<Str>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
         Value::Map(Arc::new(Object::from_entries(entries)))
     }
 
@@ -469,8 +481,11 @@ impl From<Object> for Value {
 
 /// A map with entries sorted by key and a cached structural hash.
 ///
-/// Lookups are binary searches. The hash is the (commutative) sum of per-entry hashes, so
-/// inserting or removing an entry updates it in O(1) plus the hash of the entry's value
+/// Keys are interned when the map is built (see [`Str`]). A lookup first looks for the
+/// very same key allocation among the entries of a small map (which finds an interned key
+/// without reading any key's bytes), then binary-searches by bytes, so a key that was not
+/// interned is found all the same. The hash is the (commutative) sum of per-entry hashes,
+/// so inserting or removing an entry updates it in O(1) plus the hash of the entry's value
 /// (itself O(1) for nested maps).
 #[derive(Clone, Default)]
 pub struct Object {
@@ -478,16 +493,18 @@ pub struct Object {
     entry_sum: u64,
 }
 
-/// The byte order of two map keys (the order of `str`), deciding on the first byte inline
-/// and on the same allocation without reading the bytes: the keys of one map mostly differ
-/// in their first byte, so a path lookup's binary search calls `memcmp` about once per
-/// segment instead of once per probe.
+/// The byte order of two strings (the order of `str`), deciding on the same allocation
+/// (an interned key) without reading any byte, then on the first byte inline: the keys of
+/// one map mostly differ in their first byte, so a binary search by bytes calls `memcmp`
+/// about once instead of once per probe.
 #[inline]
 fn key_cmp(a: &str, b: &str) -> Ordering {
+    if std::ptr::eq(a, b) {
+        return Ordering::Equal;
+    }
     let (a, b) = (a.as_bytes(), b.as_bytes());
     match (a.first(), b.first()) {
         (Some(x), Some(y)) if x != y => x.cmp(y),
-        _ if std::ptr::eq(a, b) => Ordering::Equal,
         _ => a.cmp(b),
     }
 }
@@ -495,6 +512,18 @@ fn key_cmp(a: &str, b: &str) -> Ordering {
 #[inline]
 fn entry_hash(k: &str, v: &Value) -> u64 {
     mix(hash_str(k), v.hash64())
+}
+
+/// Up to this many entries, a lookup scans for a pointer-equal key before binary
+/// searching: comparing the entries' inline fat pointers touches one or a few cache lines,
+/// where each binary-search probe dereferences a key.
+const POINTER_SCAN_MAX: usize = 16;
+
+/// Whether the entries' keys are strictly increasing (sorted, no duplicates).
+fn strictly_sorted(entries: &[(Str, Value)]) -> bool {
+    entries
+        .windows(2)
+        .all(|w| matches!(w, [(a, _), (b, _)] if key_cmp(a, b) == Ordering::Less))
 }
 
 impl Object {
@@ -505,17 +534,39 @@ impl Object {
     }
 
     /// Builds a map from key/value pairs; a later duplicate key wins.
-    pub fn from_entries<K: Into<Str>>(entries: impl IntoIterator<Item = (K, Value)>) -> Object {
-        let mut v: Vec<(Str, Value)> = entries.into_iter().map(|(k, v)| (k.into(), v)).collect();
-        // Stable sort keeps input order among equal keys; keep the last one.
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut out: Vec<(Str, Value)> = Vec::with_capacity(v.len());
-        for (k, val) in v {
-            match out.last_mut() {
-                Some(last) if last.0 == k => last.1 = val,
-                _ => out.push((k, val)),
-            }
+    pub fn from_entries<K: AsRef<str> + Into<Str>>(
+        entries: impl IntoIterator<Item = (K, Value)>,
+    ) -> Object {
+        Object::from_interned(
+            entries
+                .into_iter()
+                .map(|(k, v)| (intern::intern_owned(k), v))
+                .collect(),
+        )
+    }
+
+    /// Builds a map from entries whose keys are already interned (compiled keys, or keys
+    /// of other maps); a later duplicate key wins. Keys are stored as they are: one that
+    /// is not interned still works, only its lookups miss the pointer fast path. Entries
+    /// already in strictly increasing key order (a compiled `@dict`) are not sorted again.
+    pub(crate) fn from_interned(mut v: Vec<(Str, Value)>) -> Object {
+        if !strictly_sorted(&v) {
+            // Stable sort keeps input order among equal keys; keep the last one.
+            v.sort_by(|a, b| key_cmp(&a.0, &b.0));
+            v.dedup_by(|later, earlier| {
+                if earlier.0 == later.0 {
+                    std::mem::swap(&mut earlier.1, &mut later.1);
+                    true
+                } else {
+                    false
+                }
+            });
         }
+        Object::from_sorted_vec(v)
+    }
+
+    /// Wraps strictly increasing entries, computing the hash.
+    fn from_sorted_vec(out: Vec<(Str, Value)>) -> Object {
         let entry_sum = out
             .iter()
             .fold(0u64, |acc, (k, v)| acc.wrapping_add(entry_hash(k, v)));
@@ -543,7 +594,17 @@ impl Object {
         self.entries.is_empty()
     }
 
+    /// The index of `key`, or where it would be inserted.
+    #[inline]
     fn position(&self, key: &str) -> Result<usize, usize> {
+        if self.entries.len() <= POINTER_SCAN_MAX
+            && let Some(i) = self
+                .entries
+                .iter()
+                .position(|(k, _)| std::ptr::eq::<str>(&**k, key))
+        {
+            return Ok(i);
+        }
         self.entries.binary_search_by(|(k, _)| key_cmp(k, key))
     }
 
@@ -562,23 +623,42 @@ impl Object {
         self.position(key).is_ok()
     }
 
-    /// Inserts or replaces an entry, returning the previous value.
-    pub fn insert(&mut self, key: impl Into<Str>, value: Value) -> Option<Value> {
-        let key = key.into();
-        let h = entry_hash(&key, &value);
-        match self.position(&key) {
-            Ok(i) => {
-                let slot = self.entries.get_mut(i)?;
-                let old_h = entry_hash(&slot.0, &slot.1);
-                self.entry_sum = self.entry_sum.wrapping_sub(old_h).wrapping_add(h);
-                Some(std::mem::replace(&mut slot.1, value))
-            }
+    /// Inserts or replaces an entry, returning the previous value. A replaced entry keeps
+    /// its key; a new key is interned.
+    pub fn insert(&mut self, key: impl AsRef<str> + Into<Str>, value: Value) -> Option<Value> {
+        match self.position(key.as_ref()) {
+            Ok(i) => self.replace_at(i, value),
             Err(i) => {
-                self.entries.insert(i, (key, value));
-                self.entry_sum = self.entry_sum.wrapping_add(h);
+                self.insert_at(i, intern::intern_owned(key), value);
                 None
             }
         }
+    }
+
+    /// [`insert`](Self::insert) for a key that is already interned (a compiled key, or a
+    /// key of another map), which is stored as it is.
+    pub(crate) fn insert_interned(&mut self, key: Str, value: Value) -> Option<Value> {
+        match self.position(&key) {
+            Ok(i) => self.replace_at(i, value),
+            Err(i) => {
+                self.insert_at(i, key, value);
+                None
+            }
+        }
+    }
+
+    fn replace_at(&mut self, i: usize, value: Value) -> Option<Value> {
+        let slot = self.entries.get_mut(i)?;
+        let old_h = entry_hash(&slot.0, &slot.1);
+        let h = entry_hash(&slot.0, &value);
+        self.entry_sum = self.entry_sum.wrapping_sub(old_h).wrapping_add(h);
+        Some(std::mem::replace(&mut slot.1, value))
+    }
+
+    fn insert_at(&mut self, i: usize, key: Str, value: Value) {
+        let h = entry_hash(&key, &value);
+        self.entries.insert(i, (key, value));
+        self.entry_sum = self.entry_sum.wrapping_add(h);
     }
 
     /// Removes an entry, returning its value.
@@ -641,7 +721,7 @@ impl fmt::Debug for Object {
     }
 }
 
-impl<K: Into<Str>> FromIterator<(K, Value)> for Object {
+impl<K: AsRef<str> + Into<Str>> FromIterator<(K, Value)> for Object {
     fn from_iter<T: IntoIterator<Item = (K, Value)>>(iter: T) -> Self {
         Object::from_entries(iter)
     }

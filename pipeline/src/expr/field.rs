@@ -43,10 +43,23 @@ fn root_value(op: &'static str, path: &Path, ctx: &EvalContext<'_>) -> Result<Va
 
 fn read(op: &'static str, p: &PathArg, ctx: &EvalContext<'_>) -> Result<Value, EvalError> {
     let path = resolve(op, p, ctx)?;
-    let root = root_value(op, &path, ctx)?;
-    path.get(&root).map_err(|e| match e {
-        PathError::FieldNotFound { path } => EvalError::FieldNotFound { path },
-        other => EvalError::op(op, other.to_string()),
+    // The same checks as `root_value`, on a borrowed root (no clone of the document).
+    ctx.with_current(path.root(), |root| {
+        let root = match (path.root(), root) {
+            (Root::Document, None) => return Err(EvalError::op(op, "no document in context")),
+            (Root::Subject, None) => return Err(EvalError::op(op, "no subject in context")),
+            (Root::Subject, Some(other)) if !matches!(other, Value::Map(_)) => {
+                return Err(EvalError::op(
+                    op,
+                    format!("subject is not a document or map: {}", other.type_name()),
+                ));
+            }
+            (_, Some(root)) => root,
+        };
+        path.get(root).map_err(|e| match e {
+            PathError::FieldNotFound { path } => EvalError::FieldNotFound { path },
+            other => EvalError::op(op, other.to_string()),
+        })
     })
 }
 

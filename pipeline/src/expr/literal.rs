@@ -33,9 +33,10 @@ pub(super) fn eval_dict(
     entries: &[(Str, Node)],
     ctx: &EvalContext<'_>,
 ) -> Result<Value, EvalError> {
+    // The keys were interned (and sorted) when the expression was compiled.
     let out = entries
         .iter()
-        .map(|(k, n)| n.eval(ctx).map(|v| (k.clone(), v)))
+        .map(|(k, n)| n.eval(ctx).map(|v| (Arc::clone(k), v)))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Value::Map(Arc::new(Object::from_entries(out))))
+    Ok(Value::Map(Arc::new(Object::from_interned(out))))
 }

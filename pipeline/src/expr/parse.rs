@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::{Builtin, Form, Node, Op, PathArg, Registry, Shape, Special, builtin, compile_error};
 use crate::error::{CompileError, CompileErrorKind};
 use crate::path::Path;
-use crate::value::{Object, Str, Value, float_as_exact_int};
+use crate::value::{Object, Str, Value, float_as_exact_int, intern};
 
 /// Operator arguments after the generic preparation step.
 enum RawArgs {
@@ -111,7 +111,7 @@ impl<'r> Parser<'r> {
     fn parse_dict(&self, m: &Object, at: &mut String) -> Result<Vec<(Str, Node)>, CompileError> {
         m.iter()
             .map(|(k, v)| {
-                with_loc(at, Loc::Key(k), |at| self.parse_value(v, at)).map(|n| (k.clone(), n))
+                with_loc(at, Loc::Key(k), |at| self.parse_value(v, at)).map(|n| (intern(k), n))
             })
             .collect()
     }

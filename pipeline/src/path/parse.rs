@@ -12,7 +12,7 @@ use nom::sequence::{delimited, preceded};
 use nom::{IResult, Parser};
 
 use super::{CmpOp, Filter, Operand, Root, Segment, Selector};
-use crate::value::Value;
+use crate::value::{Value, intern};
 
 type Res<'a, T> = IResult<&'a str, T>;
 
@@ -65,7 +65,7 @@ fn name(i: &str) -> Res<'_, &str> {
 fn dot_selector(i: &str) -> Res<'_, Selector> {
     alt((
         value(Selector::Wildcard, char('*')),
-        name.map(|n| Selector::Key(Arc::from(n))),
+        name.map(|n| Selector::Key(intern(n))),
     ))
     .parse(i)
 }
@@ -107,7 +107,7 @@ fn bracket(i: &str) -> Res<'_, Segment> {
 
 fn union_item(i: &str) -> Res<'_, Selector> {
     alt((
-        quoted.map(|s| Selector::Key(Arc::from(s))),
+        quoted.map(|s| Selector::Key(intern(&s))),
         slice,
         int.map(Selector::Index),
     ))

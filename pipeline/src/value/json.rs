@@ -70,8 +70,7 @@ impl From<&serde_json::Value> for Value {
             serde_json::Value::String(s) => Value::String(Arc::from(s.as_str())),
             serde_json::Value::Array(a) => Value::list(a.iter().map(Value::from).collect()),
             serde_json::Value::Object(o) => Value::Map(Arc::new(Object::from_entries(
-                o.iter()
-                    .map(|(k, v)| (Arc::<str>::from(k.as_str()), Value::from(v))),
+                o.iter().map(|(k, v)| (k.as_str(), Value::from(v))),
             ))),
         }
     }

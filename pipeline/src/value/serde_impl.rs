@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use super::{Object, Str, Value, float_as_exact_int};
+use super::{Object, Str, Value, float_as_exact_int, intern};
 
 impl Serialize for Value {
     /// Serializes with Go's number shapes: an integral float is written as an integer.
@@ -95,7 +95,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
         while let Some((k, v)) = map.next_entry::<Key, Value>()? {
             out.push((k.0, v));
         }
-        Ok(Value::Map(Arc::new(Object::from_entries(out))))
+        Ok(Value::Map(Arc::new(Object::from_interned(out))))
     }
 }
 
@@ -105,7 +105,7 @@ impl<'de> Deserialize<'de> for Value {
     }
 }
 
-/// A map key: a string, or a scalar (YAML allows those) turned into its text.
+/// A map key (interned): a string, or a scalar (YAML allows those) turned into its text.
 struct Key(Str);
 
 struct KeyVisitor;
@@ -117,25 +117,25 @@ impl Visitor<'_> for KeyVisitor {
         f.write_str("a map key")
     }
     fn visit_str<E>(self, v: &str) -> Result<Key, E> {
-        Ok(Key(Arc::from(v)))
+        Ok(Key(intern(v)))
     }
     fn visit_string<E>(self, v: String) -> Result<Key, E> {
-        Ok(Key(Arc::from(v)))
+        Ok(Key(intern(&v)))
     }
     fn visit_bool<E>(self, v: bool) -> Result<Key, E> {
-        Ok(Key(Arc::from(v.to_string())))
+        Ok(Key(intern(&v.to_string())))
     }
     fn visit_i64<E>(self, v: i64) -> Result<Key, E> {
-        Ok(Key(Arc::from(v.to_string())))
+        Ok(Key(intern(&v.to_string())))
     }
     fn visit_u64<E>(self, v: u64) -> Result<Key, E> {
-        Ok(Key(Arc::from(v.to_string())))
+        Ok(Key(intern(&v.to_string())))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Key, E> {
-        Ok(Key(Arc::from(v.to_string())))
+        Ok(Key(intern(&v.to_string())))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Key, E> {
-        Ok(Key(Arc::from("null")))
+        Ok(Key(intern("null")))
     }
 }
 

@@ -96,3 +96,133 @@ fn json_round_trip_should_be_lossless() {
     assert_eq!(canonical_json(&Value::Float(3.0)), "3");
     assert_eq!(Value::from(&v.to_serde_json()), v);
 }
+
+// ---------------------------------------------------------------------------------------
+// Interned keys.
+
+/// A key with the same bytes as `s` in an allocation of its own (never the interned one).
+fn fresh(s: &str) -> Str {
+    Str::from(s)
+}
+
+#[test]
+fn map_keys_should_be_interned_on_every_construction_path() {
+    let built = Value::map([("metadata", Value::Null), ("name", Value::Int(1))]);
+    let parsed = j(r#"{"metadata": null, "name": 1}"#);
+    let yaml = from_yaml("metadata: null\nname: 1\n").unwrap();
+    for v in [&built, &parsed, &yaml] {
+        let m = v.as_map().unwrap();
+        assert!(m.keys().all(intern::is_interned), "{v}");
+    }
+    let mut o = Object::new();
+    o.insert(fresh("metadata"), Value::Null);
+    o.insert(String::from("name"), Value::Null);
+    assert!(o.keys().all(intern::is_interned));
+    let (a, b) = (built.as_map().unwrap(), parsed.as_map().unwrap());
+    assert!(a.keys().zip(b.keys()).all(|(x, y)| Arc::ptr_eq(x, y)));
+}
+
+#[test]
+fn non_interned_key_with_equal_bytes_should_still_be_found() {
+    let small = Value::map([("a", Value::Int(1)), ("name", Value::Int(2))]);
+    let many: Vec<(String, Value)> = (0..40)
+        .map(|i| (format!("k{i:02}"), Value::Int(i)))
+        .collect();
+    let big = Value::map(many);
+    for (m, key, want) in [(&small, "name", 2), (&big, "k17", 17), (&big, "k39", 39)] {
+        let owned = String::from(key);
+        assert_eq!(m.get(&owned), Some(&Value::Int(want)));
+        assert_eq!(m.get(&fresh(key)), Some(&Value::Int(want)));
+        assert_eq!(m.get(&intern(key)), Some(&Value::Int(want)));
+    }
+    assert_eq!(small.get(&fresh("nam")), None);
+    assert_eq!(big.get(&fresh("k40")), None);
+    // A map whose keys are *not* interned (stored as given) is searched by bytes too.
+    let stored = Object::from_interned(vec![
+        (fresh("x"), Value::Int(1)),
+        (fresh("y"), Value::Int(2)),
+    ]);
+    assert_eq!(stored.get(&intern("y")), Some(&Value::Int(2)));
+    assert_eq!(stored.get("x"), Some(&Value::Int(1)));
+}
+
+#[test]
+fn from_interned_should_sort_and_keep_the_last_duplicate() {
+    let o = Object::from_interned(vec![
+        (intern("b"), Value::Int(1)),
+        (intern("a"), Value::Int(2)),
+        (fresh("b"), Value::Int(3)),
+        (intern("b"), Value::Int(4)),
+    ]);
+    let keys: Vec<&str> = o.keys().map(|k| &**k).collect();
+    assert_eq!(keys, ["a", "b"]);
+    assert_eq!(o.get("b"), Some(&Value::Int(4)));
+    assert_eq!(Value::from(o), j(r#"{"a": 2, "b": 4}"#));
+}
+
+mod interned_vs_fresh {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            4 => "[a-d]{0,3}",
+            1 => "[a-b]{63,66}",
+        ]
+    }
+
+    fn entries() -> impl Strategy<Value = Vec<(String, i64)>> {
+        prop::collection::vec((key(), -3i64..3), 0..24)
+    }
+
+    /// The same entries built through the interner and with fresh, uninterned keys.
+    fn both(e: &[(String, i64)]) -> (Object, Object) {
+        let interned = Object::from_entries(e.iter().map(|(k, v)| (k.as_str(), Value::Int(*v))));
+        let mut by_insert = Object::new();
+        for (k, v) in e {
+            by_insert.insert(fresh(k), Value::Int(*v));
+        }
+        let stored =
+            Object::from_interned(e.iter().map(|(k, v)| (fresh(k), Value::Int(*v))).collect());
+        assert_eq!(interned, by_insert);
+        (interned, stored)
+    }
+
+    fn model(e: &[(String, i64)]) -> BTreeMap<String, i64> {
+        e.iter().cloned().collect()
+    }
+
+    proptest! {
+        #[test]
+        fn maps_from_interned_and_fresh_keys_should_agree(a in entries(), b in entries(), probes in prop::collection::vec(key(), 0..8)) {
+            let (ai, af) = both(&a);
+            let (bi, bf) = both(&b);
+            let (ma, mb) = (model(&a), model(&b));
+            prop_assert_eq!(&ai, &af);
+            prop_assert_eq!(ai.hash64(), af.hash64());
+            prop_assert_eq!(Value::from(ai.clone()).cmp(&Value::from(af.clone())), Ordering::Equal);
+            for (x, y) in [(&ai, &bi), (&ai, &bf), (&af, &bi), (&af, &bf)] {
+                prop_assert_eq!(x == y, ma == mb);
+                prop_assert_eq!(Value::from(x.clone()).cmp(&Value::from(y.clone())), ma.cmp(&mb));
+                if ma == mb {
+                    prop_assert_eq!(x.hash64(), y.hash64());
+                }
+            }
+            let keys: Vec<&str> = af.keys().map(|k| &**k).collect();
+            let want: Vec<&str> = ma.keys().map(String::as_str).collect();
+            prop_assert_eq!(keys, want);
+            for k in probes.iter().chain(a.iter().map(|(k, _)| k)) {
+                let want = ma.get(k).map(|v| Value::Int(*v));
+                for m in [&ai, &af] {
+                    prop_assert_eq!(m.get(k).cloned(), want.clone());
+                    prop_assert_eq!(m.get(&fresh(k)).cloned(), want.clone());
+                    prop_assert_eq!(m.get(&intern(k)).cloned(), want.clone());
+                    prop_assert_eq!(m.contains_key(k), want.is_some());
+                }
+            }
+        }
+    }
+}
