@@ -192,6 +192,7 @@ pub fn endpoints_circuit() -> deltaloop_engine::Result<Circuit<Row>> {
                 }))),
                 _ => Err(wrong_row("(pod, service)", l)),
             }),
+            residual: None,
         },
     )?;
     let running = c.filter(

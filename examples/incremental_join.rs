@@ -29,6 +29,7 @@ fn main() -> Result<(), deltaloop_engine::Error> {
                 Ok(Some((s.0, "", false, String::new())))
             }),
             combine: CombineFn::new("pod", |p: &Row, _s: &Row| Ok(p.clone())),
+            residual: None,
         },
     )?;
     let running = c.filter(&joined, FilterFn::new("running", |p: &Row| Ok(p.2)))?;

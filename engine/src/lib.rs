@@ -35,6 +35,7 @@
 //!     left_key: KeyFn::new("dept", |p: &Row| Ok(Some(("", p.1)))),
 //!     right_key: KeyFn::new("dept", |d: &Row| Ok(Some(("", d.0)))),
 //!     combine: CombineFn::new("name@floor", |p: &Row, d: &Row| Ok((p.0, d.1))),
+//!     residual: None,
 //! })?;
 //! c.output("located", &joined)?;
 //!
@@ -87,9 +88,9 @@ pub use executor::{Executor, InputHandle, Observer, OutputHandle};
 pub use indexed::IndexedZSet;
 pub use operator::{
     Aggregate, Collect, CombineFn, Count, FilterFn, FlatMapFn, Func, Group, GroupFn, GroupSpec,
-    JoinSpec, KeyFn, Linearity, MapFn, Max, Min, Operator, Sum,
+    JoinSpec, KeyFn, Linearity, MapFn, Matched, Max, Min, Operator, ResidualFn, Sum,
 };
 pub use transform::{
     Chain, ChainStep, Distincter, Incrementalizer, Reconciler, SmithPredictor, Transform,
 };
-pub use zset::{RowHasher, ZSet};
+pub use zset::{RowHasher, ZSet, row_hash};

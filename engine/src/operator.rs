@@ -80,6 +80,18 @@ pub type FilterFn<T> = Func<dyn Fn(&T) -> Result<bool, UserError> + Send + Sync>
 pub type FlatMapFn<T> = Func<dyn Fn(&T, &mut Vec<T>) -> Result<(), UserError> + Send + Sync>;
 /// `cartesian` and joins: combines a left and a right row into one.
 pub type CombineFn<T> = Func<dyn Fn(&T, &T) -> Result<T, UserError> + Send + Sync>;
+/// A pair an equi-join matched: the key both sides share and the combined row.
+#[derive(Clone, Copy, Debug)]
+pub struct Matched<'a, T> {
+    /// The join key of both rows.
+    pub key: &'a T,
+    /// The combined row (the output of the join's [`CombineFn`]).
+    pub row: &'a T,
+}
+
+/// A join's residual condition: whether a [`Matched`] pair's combined row belongs in the
+/// output; see [`JoinSpec::residual`].
+pub type ResidualFn<T> = Func<dyn Fn(Matched<'_, T>) -> Result<bool, UserError> + Send + Sync>;
 /// Join keys: the key of a row, or `None` when the row has no key and never matches. (The
 /// same closure type as [`MapFn`].)
 pub type KeyFn<T> = MapFn<T>;
@@ -138,6 +150,19 @@ impl<T: Data> CombineFn<T> {
     }
 }
 
+impl<T: Data> ResidualFn<T> {
+    /// A residual join condition named `label`.
+    pub fn new(
+        label: impl Into<Arc<str>>,
+        f: impl Fn(Matched<'_, T>) -> Result<bool, UserError> + Send + Sync + 'static,
+    ) -> Self {
+        Func {
+            label: label.into(),
+            f: Arc::new(f),
+        }
+    }
+}
+
 impl<T: Data> GroupFn<T> {
     /// A (group key, member value) extractor named `label`.
     pub fn new(
@@ -160,6 +185,12 @@ pub struct JoinSpec<T: Data> {
     pub right_key: KeyFn<T>,
     /// Builds the output row of a matching pair.
     pub combine: CombineFn<T>,
+    /// An optional condition on each combined row, given the key the pair matched on; a
+    /// row for which it returns `false` is dropped. It lets a caller fold a filter that
+    /// follows the join into it, and skip the filter's work where the key already decides
+    /// it (a pipeline join on `@eq` conjuncts only re-checks pairs whose keys are not plain
+    /// scalars).
+    pub residual: Option<ResidualFn<T>>,
 }
 
 /// The user logic of a group-by: how rows are grouped and how a group becomes a row.

@@ -40,6 +40,7 @@ pub(crate) fn join_spec() -> JoinSpec<Row> {
         left_key: KeyFn::new("k", |r: &Row| Ok((r.1 % 4 != 3).then_some((r.0 % 3, 0)))),
         right_key: KeyFn::new("k", |r: &Row| Ok(Some((r.0 % 3, 0)))),
         combine: combine(),
+        residual: None,
     }
 }
 

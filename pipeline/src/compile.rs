@@ -15,8 +15,9 @@
 //!   soft inputs are left-joined (unmatched rows padded with `N: null`). A join site whose
 //!   predicate has an `@eq` between a field of the joined-so-far inputs and a field of the
 //!   new input becomes a hash [`equi_join`](crate::ops::equi_join) instead of a Cartesian
-//!   product, with the full predicate still applied afterwards: same results, without the
-//!   quadratic product.
+//!   product, with the full predicate still applied (inside the join when it joins two
+//!   inputs, see [`equi_join_checked`](crate::ops::equi_join_checked), else by a select
+//!   after the last site): same results, without the quadratic product.
 //!
 //! Node ids follow the reference: `input_<topic>`, `output_<topic>`, `b<i>_op_<stage>`,
 //! `b<i>_ns_<j>_<name>`, `b<i>_join_cart_<n>` (or `b<i>_join_eq_<n>`), `b<i>_join_select`,
@@ -239,8 +240,8 @@ impl PipelineError {
 ///
 /// Stages: `@select`, `@project`, `@unwind`, `@groupBy`, `@distinct`, `@join` (with `soft`,
 /// `inputs` and `index` options). A `@join` predicate with an `@eq` between fields of two
-/// inputs (alone or as a top-level `@and` conjunct) compiles to a hash equi-join, followed
-/// by the full predicate, so results equal the Cartesian form's. Node ids follow the
+/// inputs (alone or as a top-level `@and` conjunct) compiles to a hash equi-join that still
+/// applies the full predicate, so results equal the Cartesian form's. Node ids follow the
 /// reference: `input_<topic>`, `output_<topic>`, `b<i>_op_<stage>`, `b<i>_ns_<j>_<name>`,
 /// `b<i>_join_cart_<n>` / `b<i>_join_eq_<n>`, `b<i>_join_select`, `b<i>_lj<n>_*`,
 /// `lc_stream_<name>`.

@@ -14,6 +14,7 @@
 //! | [`unwind`] | `unwind` | one row per element of the list at a path |
 //! | [`group_by`] | `group_by` | one `{key, values, documents}` row per group |
 //! | [`equi_join`] | `equi_join` | hash join on per-namespace key expressions, rows merged |
+//! | [`equi_join_checked`] | `equi_join` | the same, keeping only pairs that satisfy a predicate |
 //! | [`cartesian`] | `cartesian` | every pair, rows merged |
 //! | [`wrap`], [`strip`], [`pad`] | `project` | the join helpers: `{N: d}`, keep namespaces, `S: null` |
 //!
@@ -65,7 +66,7 @@ use deltaloop_engine::{CombineFn, FilterFn, FlatMapFn, MapFn, Operator, UserErro
 use serde_json::{Value as Json, json};
 
 pub use group::{group_by, group_by_with};
-pub use join::{equi_join, join_key};
+pub use join::{JoinCheck, equi_join, equi_join_checked, join_key};
 pub use project::{ProjectKey, Projection, ProjectionError, project, project_expr};
 
 use crate::clock::Clock;
@@ -251,13 +252,24 @@ fn select_with(
     } else {
         json!({"type": "select", "predicate": predicate.to_json()})
     };
-    Operator::Filter(FilterFn::new(label(&wire), move |doc: &Value| match stage
-        .eval(&predicate, doc, false)
-    {
+    Operator::Filter(FilterFn::new(label(&wire), move |doc: &Value| {
+        holds(&stage, &predicate, doc, missing_is_false)
+    }))
+}
+
+/// Whether `predicate` evaluates to boolean `true` on `doc`; field-not-found counts as
+/// `false` when `missing_is_false`, any other evaluation error is the stage's error.
+pub(crate) fn holds(
+    stage: &Stage,
+    predicate: &Expr,
+    doc: &Value,
+    missing_is_false: bool,
+) -> Result<bool, UserError> {
+    match stage.eval(predicate, doc, false) {
         Ok(v) => Ok(matches!(v, Value::Bool(true))),
         Err(e) if missing_is_false && e.is_field_not_found() => Ok(false),
         Err(e) => Err(stage.error(doc, e)),
-    }))
+    }
 }
 
 /// `unwind`: for a list at `field`, one copy of the row per element, with the field

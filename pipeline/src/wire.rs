@@ -7,7 +7,8 @@
 //! and the operators with user logic — `select` (`predicate`), `project` (`projection`),
 //! `unwind` (`field`), `cartesian`, `group_by` / `group_by_incremental` (`keyExpr`,
 //! `valueExpr`, `distinct`), `equi_join` / `equi_join_incremental` (`leftNs`, `rightNs`,
-//! `leftKey`, `rightKey`) — whose closures are built from their expressions by an
+//! `leftKey`, `rightKey`, and our optional `predicate`/`keyConjuncts`, see
+//! [`ops::equi_join_checked`]) — whose closures are built from their expressions by an
 //! [`OperatorBuilder`]: [`Expressions`] builds all of them with the [`crate::ops`]
 //! constructors, [`NoUserLogic`] none.
 //!
@@ -217,7 +218,29 @@ impl Expressions {
                 let (left_ns, right_ns) = (string(spec, "leftNs")?, string(spec, "rightNs")?);
                 let (left_key, right_key) =
                     (self.expr(spec, "leftKey")?, self.expr(spec, "rightKey")?);
-                let op = ops::equi_join(node, left_ns, left_key, right_ns, right_key, clock);
+                let op = match spec.get("predicate") {
+                    None | Some(Json::Null) => {
+                        ops::equi_join(node, left_ns, left_key, right_ns, right_key, clock)
+                    }
+                    Some(_) => {
+                        let key_conjuncts = match spec.get("keyConjuncts") {
+                            None | Some(Json::Null) => None,
+                            Some(n) => Some(
+                                n.as_u64()
+                                    .and_then(|n| usize::try_from(n).ok())
+                                    .filter(|n| *n > 0)
+                                    .ok_or("keyConjuncts: expected a positive integer")?,
+                            ),
+                        };
+                        let check = ops::JoinCheck {
+                            predicate: self.expr(spec, "predicate")?,
+                            key_conjuncts,
+                        };
+                        ops::equi_join_checked(
+                            node, left_ns, left_key, right_ns, right_key, check, clock,
+                        )
+                    }
+                };
                 match (kind, op) {
                     ("equi_join_incremental", Operator::EquiJoin(j)) => {
                         Operator::EquiJoinIncremental(j)

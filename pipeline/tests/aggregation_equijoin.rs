@@ -30,7 +30,12 @@ fn eq_across_inputs_should_compile_to_an_equi_join() {
     )
     .unwrap();
     assert_eq!(kinds(&p), [("b0_join_eq_0".to_owned(), "equi_join")]);
-    assert!(p.circuit().contains("b0_join_select"));
+    // The predicate is checked inside the join, which knows it is exactly its key.
+    assert!(!p.circuit().contains("b0_join_select"));
+    let wire =
+        deltaloop_pipeline::ops::wire_json(p.circuit().node("b0_join_eq_0").unwrap()).unwrap();
+    assert_eq!(wire["predicate"], json!({"@eq": ["$.a.k", "$.b.k"]}));
+    assert_eq!(wire["keyConjuncts"], json!(1));
 }
 
 #[test]
@@ -47,11 +52,17 @@ fn eq_conjunct_of_and_should_compile_to_an_equi_join() {
     assert_eq!(kinds(&p), [("b0_join_eq_0".to_owned(), "equi_join")]);
     let wire =
         deltaloop_pipeline::ops::wire_json(p.circuit().node("b0_join_eq_0").unwrap()).unwrap();
+    // The other conjuncts are checked on every pair, inside the join.
     assert_eq!(
         wire,
         json!({"type": "equi_join", "leftNs": "a", "rightNs": "b",
-               "leftKey": "$.metadata.name", "rightKey": "$.spec.ref"})
+               "leftKey": "$.metadata.name", "rightKey": "$.spec.ref",
+               "predicate": {"@and": [
+                   {"@gt": ["$.a.id", 0]},
+                   {"@eq": ["$.b.spec.ref", "$.a.metadata.name"]},
+                   {"@lt": ["$.a.id", "$.b.id"]}]}})
     );
+    assert!(!p.circuit().contains("b0_join_select"));
 }
 
 #[test]
@@ -113,16 +124,28 @@ impl Lcg {
 }
 
 fn random_doc(rng: &mut Lcg, id: u64) -> Value {
-    let k = match rng.next(7) {
+    // Keys whose row identity and `@eq` disagree are here on purpose: `{"x": 1}` and
+    // `{"x": 1.0}` are the same row but not `@eq`, and the two big integers widen to the
+    // same float but are not `@eq` either. (A document holding `{"x": 1.0}` is marked, so
+    // it is never the same row as one holding `{"x": 1}`: which of two such rows a Z-set
+    // keeps would decide `@eq`.)
+    let pick = rng.next(10);
+    let k = match pick {
         0 => Some(json!(1)),
         1 => Some(json!(1.0)),
         2 => Some(json!(2)),
         3 => Some(json!("1")),
         4 => Some(Json::Null),
         5 => Some(json!({"x": 1})),
+        6 => Some(json!({"x": 1.0})),
+        7 => Some(json!(9_007_199_254_740_993_i64)),
+        8 => Some(json!(9_007_199_254_740_992_i64)),
         _ => None,
     };
     let mut doc = json!({"id": id});
+    if pick == 6 {
+        doc["float"] = json!(true);
+    }
     if let Some(k) = k {
         doc["k"] = k;
     }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::data::{Data, Weight};
 use crate::error::UserError;
 use crate::indexed::IndexedZSet;
-use crate::operator::{Group, GroupSpec, JoinSpec};
+use crate::operator::{Group, GroupSpec, JoinSpec, Matched};
 use crate::zset::{RowMap, ZSet, row_map};
 
 /// Rows with their join keys: (key, row, weight).
@@ -56,18 +56,30 @@ impl<T: Data> JoinState<T> {
         let ka = keyed(&self.spec.left_key, da)?;
         let kb = keyed(&self.spec.right_key, db)?;
         let combine = self.spec.combine.func();
+        let residual = self.spec.residual.as_ref().map(|r| r.func());
         let mut out = ZSet::with_capacity(ka.len() + kb.len());
+        // Combines a matched pair and keeps it unless the residual condition rejects it.
+        let mut emit = |key: &T, a: &T, b: &T, w: Weight| -> Result<(), UserError> {
+            let row = combine(a, b)?;
+            if let Some(keep) = residual
+                && !keep(Matched { key, row: &row })?
+            {
+                return Ok(());
+            }
+            out.insert(row, w);
+            Ok(())
+        };
         for (k, a, wa) in &ka {
             if let Some(group) = self.right.get(k) {
                 for (b, wb) in group.iter() {
-                    out.insert(combine(a, b)?, wa * wb);
+                    emit(k, a, b, wa * wb)?;
                 }
             }
         }
         for (k, b, wb) in &kb {
             if let Some(group) = self.left.get(k) {
                 for (a, wa) in group.iter() {
-                    out.insert(combine(a, b)?, wa * wb);
+                    emit(k, a, b, wa * wb)?;
                 }
             }
         }
@@ -79,7 +91,7 @@ impl<T: Data> JoinState<T> {
             for (k, a, wa) in &ka {
                 if let Some(matches) = small.get(k) {
                     for (b, wb) in matches {
-                        out.insert(combine(a, b)?, wa * wb);
+                        emit(k, a, b, wa * wb)?;
                     }
                 }
             }

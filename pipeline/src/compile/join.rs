@@ -7,8 +7,10 @@
 //!    `soft` ⊆ participants; at least one participant is hard.
 //! 2. Each participant `N` is wrapped as `{N: doc}` (`b<i>_ns_<j>_<N>`).
 //! 3. Hard participants are joined left-deep (`b<i>_join_cart_<n>` or `b<i>_join_eq_<n>`).
-//!    With ≥ 2 hard and no soft participants, a select with the predicate follows
-//!    (`b<i>_join_select`; field-not-found is `false`).
+//!    With ≥ 2 hard and no soft participants the predicate is applied to every joined row
+//!    (field-not-found is `false`): by a select after the last site (`b<i>_join_select`),
+//!    or, for exactly two hard participants joined by an `equi_join`, inside the join
+//!    ([`ops::equi_join_checked`]), which skips it where the key decides it.
 //! 4. Each soft participant `S` is left-joined onto the current stream `L`
 //!    (`b<i>_lj<n>_*`): `sel = σ(L × S)`, `anti = L − distinct(π_L(sel))`,
 //!    `result = sel + pad_S(anti)`, where `pad_S` sets `S: null`.
@@ -236,19 +238,28 @@ pub(super) fn compile(
 
     let mut left_names: Vec<String> = Vec::new();
     let mut left = String::new();
+    // The predicate of a join of exactly two hard inputs is checked inside an equi-join
+    // (see `ops::equi_join_checked`) rather than by a select after it.
+    let mut checked = false;
     for (n, name) in hard.iter().enumerate() {
         if n == 0 {
             left = node_of(name);
         } else {
             let auto = soft.is_empty();
             let key = site_key(&args, &left_names, name, auto);
-            let op = site_op(ctx, key, name, &format!("b{b}_join"), n - 1);
+            let check =
+                (hard.len() == 2 && soft.is_empty() && key.is_some()).then(|| ops::JoinCheck {
+                    predicate: predicate.clone(),
+                    key_conjuncts: key_conjuncts(&args, &left_names, name),
+                });
+            checked |= check.is_some();
+            let op = site_op(ctx, key, check, name, &format!("b{b}_join"), n - 1);
             let (id, op) = op;
             left = ctx.node(id, op, &[&left, &node_of(name)])?;
         }
         left_names.push((*name).clone());
     }
-    if hard.len() >= 2 && soft.is_empty() {
+    if hard.len() >= 2 && soft.is_empty() && !checked {
         let id = format!("b{b}_join_select");
         left = ctx.node(
             id.clone(),
@@ -259,7 +270,7 @@ pub(super) fn compile(
     for (n, name) in soft.iter().enumerate() {
         let p = format!("b{b}_lj{n}");
         let key = site_key(&args, &left_names, name, true);
-        let (id, op) = site_op(ctx, key, name, &p, usize::MAX);
+        let (id, op) = site_op(ctx, key, None, name, &p, usize::MAX);
         let product = ctx.node(id, op, &[&left, &node_of(name)])?;
         let sel_id = format!("{p}_select");
         let sel = ctx.node(
@@ -283,6 +294,7 @@ pub(super) fn compile(
 fn site_op(
     ctx: &Ctx<'_>,
     key: Option<SiteKey>,
+    check: Option<ops::JoinCheck>,
     right: &str,
     prefix: &str,
     n: usize,
@@ -295,7 +307,12 @@ fn site_op(
     match key {
         Some((left_ns, left_key, right_key)) => {
             let id = format!("{prefix}_eq{suffix}");
-            let op = ops::equi_join(&id, &left_ns, left_key, right, right_key, ctx.clock);
+            let op = match check {
+                Some(check) => ops::equi_join_checked(
+                    &id, &left_ns, left_key, right, right_key, check, ctx.clock,
+                ),
+                None => ops::equi_join(&id, &left_ns, left_key, right, right_key, ctx.clock),
+            };
             (id, op)
         }
         None => {
@@ -346,6 +363,23 @@ fn site_key(args: &JoinArgs, left_names: &[String], right: &str, auto: bool) -> 
     let left_key = compile(keys.iter().map(|k| &k.1).collect())?;
     let right_key = compile(keys.iter().map(|k| &k.2).collect())?;
     Some(((*left_ns).to_owned(), left_key, right_key))
+}
+
+/// How many `@eq` conjuncts the automatic key of the site joining `left_names` with
+/// `right` is made of, when those are *all* of the predicate's conjuncts (so that equal
+/// plain keys decide the predicate); `None` otherwise, and for keys from the `index` option.
+fn key_conjuncts(args: &JoinArgs, left_names: &[String], right: &str) -> Option<usize> {
+    if args.index.is_some() {
+        return None;
+    }
+    let mut conjuncts = Vec::new();
+    conjuncts_of(&args.predicate, &mut conjuncts);
+    let keys: Vec<(&str, String, String)> = conjuncts
+        .iter()
+        .map(|c| eq_key(c, &args.participants, left_names, right))
+        .collect::<Option<_>>()?;
+    let first = keys.first()?.0;
+    keys.iter().all(|k| k.0 == first).then_some(keys.len())
 }
 
 /// Collects the conjuncts of `pred`: the arguments of (nested) top-level `@and`s, or `pred`.

@@ -11,10 +11,10 @@
 //! `{"a": 1.0}` match but are not `@eq`), which is why a predicate select follows
 //! automatically detected joins.
 
-use deltaloop_engine::{CombineFn, JoinSpec, KeyFn, Operator};
+use deltaloop_engine::{CombineFn, JoinSpec, KeyFn, Matched, Operator, ResidualFn};
 use serde_json::json;
 
-use super::{Stage, label, merge};
+use super::{Stage, holds, label, merge};
 use crate::clock::Clock;
 use crate::expr::Expr;
 use crate::value::{Str, Value};
@@ -67,25 +67,144 @@ pub fn equi_join(
     right_key: Expr,
     clock: &Clock,
 ) -> Operator<Value> {
+    build(node, left_ns, left_key, right_ns, right_key, None, clock)
+}
+
+/// The predicate an [`equi_join_checked`] keeps pairs by.
+#[derive(Clone, Debug)]
+pub struct JoinCheck {
+    /// The `@join` predicate, evaluated on the merged row with the `@select` semantics
+    /// (boolean `true` keeps the pair, field-not-found drops it).
+    pub predicate: Expr,
+    /// `Some(n)` when the predicate is exactly the conjunction of the `n` `@eq`s the key is
+    /// made of (a plain key for `n = 1`, a list of `n` for more). The predicate then holds
+    /// for every pair whose key is *plain* (strings, booleans and numbers that are exact in
+    /// a float), because equal plain keys are `@eq`; only pairs with other keys (maps,
+    /// lists, `null`, NaN, integers beyond 2⁵³) evaluate it.
+    pub key_conjuncts: Option<usize>,
+}
+
+/// [`equi_join`] that keeps only the pairs satisfying `check.predicate`, evaluated inside
+/// the join (see [`JoinCheck`]): the `@join` of two inputs, without a select after it.
+#[must_use]
+pub fn equi_join_checked(
+    node: &str,
+    left_ns: &str,
+    left_key: Expr,
+    right_ns: &str,
+    right_key: Expr,
+    check: JoinCheck,
+    clock: &Clock,
+) -> Operator<Value> {
+    build(
+        node,
+        left_ns,
+        left_key,
+        right_ns,
+        right_key,
+        Some(check),
+        clock,
+    )
+}
+
+fn build(
+    node: &str,
+    left_ns: &str,
+    left_key: Expr,
+    right_ns: &str,
+    right_key: Expr,
+    check: Option<JoinCheck>,
+    clock: &Clock,
+) -> Operator<Value> {
     let stage = Stage::new(
         node,
         "@join",
         clock,
-        left_key.is_time_variant() || right_key.is_time_variant(),
+        left_key.is_time_variant()
+            || right_key.is_time_variant()
+            || check
+                .as_ref()
+                .is_some_and(|c| c.predicate.is_time_variant()),
     );
-    let wire = json!({
+    let mut wire = json!({
         "type": "equi_join",
         "leftNs": left_ns,
         "rightNs": right_ns,
         "leftKey": left_key.to_json(),
         "rightKey": right_key.to_json(),
     });
+    // `predicate` and `keyConjuncts` are not in the reference's format: they keep a checked
+    // join's semantics on a round trip through `crate::wire`.
+    if let (Some(c), Some(obj)) = (&check, wire.as_object_mut()) {
+        obj.insert("predicate".into(), c.predicate.to_json());
+        if let Some(n) = c.key_conjuncts {
+            obj.insert("keyConjuncts".into(), n.into());
+        }
+    }
     let combine_stage = stage.clone();
+    let residual = check.map(|check| {
+        let stage = stage.clone();
+        ResidualFn::new(
+            label(&json!({"predicate": check.predicate.to_json()})),
+            move |m: Matched<'_, Value>| {
+                if check.key_conjuncts.is_some_and(|n| key_is_plain(m.key, n)) {
+                    return Ok(true);
+                }
+                holds(&stage, &check.predicate, m.row, true)
+            },
+        )
+    });
     Operator::EquiJoin(JoinSpec {
         left_key: key_fn(stage.clone(), left_ns, left_key),
         right_key: key_fn(stage, right_ns, right_key),
         combine: CombineFn::new(label(&wire), move |l: &Value, r: &Value| {
             merge(l, r).map_err(|e| combine_stage.error(l, e))
         }),
+        residual,
     })
+}
+
+/// Whether a join key made of `n` `@eq` conjuncts (a plain value for one, a list of `n`
+/// for more) consists of plain values only, for which equal keys imply `@eq`.
+fn key_is_plain(key: &Value, n: usize) -> bool {
+    match (n, key) {
+        (1, k) => is_plain(k),
+        (_, Value::List(items)) => items.len() == n && items.iter().all(is_plain),
+        _ => false,
+    }
+}
+
+/// A value whose row identity agrees with `@eq`: a string, a boolean, or a number that a
+/// float holds exactly (join keys widen numbers to floats, see [`join_key`]).
+fn is_plain(v: &Value) -> bool {
+    /// 2⁵³: beyond it, distinct integers can widen to the same float.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match v {
+        Value::String(_) | Value::Bool(_) => true,
+        Value::Float(f) => f.abs() < EXACT,
+        #[allow(clippy::cast_precision_loss)]
+        Value::Int(i) => (*i as f64).abs() < EXACT,
+        Value::Null | Value::List(_) | Value::Map(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_plain_keys_should_skip_the_predicate() {
+        let s = Value::string;
+        assert!(key_is_plain(&s("a"), 1));
+        assert!(key_is_plain(
+            &Value::list(vec![s("a"), Value::Float(3.0)]),
+            2
+        ));
+        assert!(!key_is_plain(&Value::list(vec![s("a"), s("b")]), 1));
+        assert!(!key_is_plain(&Value::list(vec![s("a")]), 2));
+        assert!(!key_is_plain(&Value::Float(f64::NAN), 1));
+        assert!(!key_is_plain(&Value::Float(9_007_199_254_740_993.0), 1));
+        assert!(!key_is_plain(&Value::Null, 1));
+        assert!(!key_is_plain(&Value::map([("a", Value::Int(1))]), 1));
+    }
 }
