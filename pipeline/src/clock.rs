@@ -14,7 +14,7 @@
 //! ```
 
 use std::fmt;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::value::Str;
@@ -23,6 +23,9 @@ use crate::value::Str;
 #[derive(Clone, Default)]
 pub struct Clock {
     now: Arc<RwLock<Option<Str>>>,
+    /// The second [`tick`](Clock::tick) last formatted, and its text: a step rate of many
+    /// thousands per second formats the time once per second, not once per step.
+    last_tick: Arc<Mutex<Option<(u64, Str)>>>,
 }
 
 impl fmt::Debug for Clock {
@@ -52,7 +55,20 @@ impl Clock {
         let secs = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let now: Str = crate::expr::format_rfc3339(i64::try_from(secs).unwrap_or(i64::MAX)).into();
+        let mut last = match self.last_tick.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let now = match &*last {
+            Some((at, text)) if *at == secs => Arc::clone(text),
+            _ => {
+                let text: Str =
+                    crate::expr::format_rfc3339(i64::try_from(secs).unwrap_or(i64::MAX)).into();
+                *last = Some((secs, Arc::clone(&text)));
+                text
+            }
+        };
+        drop(last);
         self.set(Arc::clone(&now));
         now
     }
@@ -72,5 +88,21 @@ impl Clock {
             Ok(slot) => slot.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_within_one_second_should_share_their_text() {
+        let clock = Clock::new();
+        let a = clock.tick();
+        let b = clock.tick();
+        // Across a second boundary the texts differ; within one, the text is reused.
+        assert!(Arc::ptr_eq(&a, &b) || a != b, "{a} {b}");
+        assert_eq!(clock.now().as_deref(), Some(&*b));
+        assert!(b.ends_with('Z') && b.len() == "2026-11-22T17:00:00Z".len(), "{b}");
     }
 }

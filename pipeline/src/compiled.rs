@@ -163,8 +163,8 @@ impl Runner {
         &mut self,
         deltas: impl IntoIterator<Item = (&'a str, ZSet<Value>)>,
     ) -> Result<BTreeMap<String, ZSet<Value>>, RunError> {
-        let now = self.clock.tick();
-        self.step_at(&now, deltas)
+        self.advance(deltas)?;
+        Ok(self.outputs())
     }
 
     /// Runs one step with `@now` frozen to `now`: feeds each `(topic, delta)` (topics not
@@ -178,6 +178,55 @@ impl Runner {
         now: &str,
         deltas: impl IntoIterator<Item = (&'a str, ZSet<Value>)>,
     ) -> Result<BTreeMap<String, ZSet<Value>>, RunError> {
+        self.run(Str::from(now), deltas)?;
+        Ok(self.outputs())
+    }
+
+    /// Runs one step at the current wall-clock time like [`step`](Self::step), but leaves
+    /// the outputs in place instead of copying them out: read them with
+    /// [`output`](Self::output). This is what a loop that consumes every step's deltas
+    /// calls.
+    ///
+    /// # Errors
+    /// As [`step_at`](Self::step_at).
+    pub fn advance<'a>(
+        &mut self,
+        deltas: impl IntoIterator<Item = (&'a str, ZSet<Value>)>,
+    ) -> Result<(), RunError> {
+        let now = self.clock.tick();
+        self.run(now, deltas)
+    }
+
+    /// The delta output `topic` emitted in the last step, or `None` for an unknown topic.
+    #[must_use]
+    pub fn output(&self, topic: &str) -> Option<&ZSet<Value>> {
+        self.outputs
+            .iter()
+            .find(|(t, _)| t == topic)
+            .map(|(_, h)| self.executor.output_of(*h))
+    }
+
+    /// Every output topic with its delta of the last step, in place.
+    pub fn outputs_in_place(&self) -> impl Iterator<Item = (&str, &ZSet<Value>)> + '_ {
+        self.outputs
+            .iter()
+            .map(|(t, h)| (t.as_str(), self.executor.output_of(*h)))
+    }
+
+    /// Every output topic's delta of the last step, copied.
+    fn outputs(&self) -> BTreeMap<String, ZSet<Value>> {
+        self.outputs
+            .iter()
+            .map(|(t, h)| (t.clone(), self.executor.output_of(*h).clone()))
+            .collect()
+    }
+
+    /// Feeds `deltas` and runs one step with `@now` frozen to `now`.
+    fn run<'a>(
+        &mut self,
+        now: Str,
+        deltas: impl IntoIterator<Item = (&'a str, ZSet<Value>)>,
+    ) -> Result<(), RunError> {
         let mut fed = Vec::new();
         for (topic, delta) in deltas {
             let Some((_, h)) = self.inputs.iter().find(|(t, _)| t == topic) else {
@@ -191,13 +240,9 @@ impl Runner {
         for (h, delta) in fed {
             self.executor.feed_handle(h, delta);
         }
-        self.clock.set(Str::from(now));
+        self.clock.set(now);
         self.executor.step()?;
-        Ok(self
-            .outputs
-            .iter()
-            .map(|(t, h)| (t.clone(), self.executor.output_of(*h).clone()))
-            .collect())
+        Ok(())
     }
 
     /// The integral of everything output `topic` emitted so far.

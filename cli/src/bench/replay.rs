@@ -107,10 +107,10 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<Report> {
             initial.iter().map(|(k, z)| (k.clone(), z.clone())).unzip();
         let start = Instant::now();
         runner
-            .step(kinds.iter().map(String::as_str).zip(zs))
+            .advance(kinds.iter().map(String::as_str).zip(zs))
             .context("initial load")?;
         // Free the load's intermediate Z-sets now (see the driver's docs).
-        runner.step(std::iter::empty()).context("initial load")?;
+        runner.advance(std::iter::empty()).context("initial load")?;
         let t = start.elapsed();
         r.put("load_rows", load_rows);
         r.put_f("load_ms", Some(t.as_secs_f64() * 1e3));
@@ -140,10 +140,9 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<Report> {
         }
         let (kinds, zs): (Vec<String>, Vec<ZSet<Value>>) = deltas.into_iter().unzip();
         let start = Instant::now();
-        let out = runner
-            .step(kinds.iter().map(String::as_str).zip(zs))
+        runner
+            .advance(kinds.iter().map(String::as_str).zip(zs))
             .with_context(|| format!("step {} of {}", step.number, args.events.display()))?;
-        drop(out);
         let t = start.elapsed();
         all.record(t, n);
         match n {
