@@ -25,6 +25,7 @@ use std::sync::Arc;
 use deltaloop_engine::{
     Circuit, Collect, CombineFn, Executor, FilterFn, GroupFn, GroupSpec, Incrementalizer,
     InputHandle, JoinSpec, KeyFn, MapFn, OutputHandle, RowHasher, Transform, UserError, ZSet,
+    row_hash,
 };
 
 /// The seed every generated workload derives from.
@@ -95,7 +96,8 @@ pub struct PodAt {
 pub struct Endpoints {
     /// The service id.
     pub service: u32,
-    /// The IPs of the service's running pods, in `(service, ip)` order.
+    /// The IPs of the service's running pods, in the order `Collect` lists them (by the hash
+    /// of the source row, `Row::Endpoint { service, ip }`).
     pub ips: Vec<u32>,
     /// The cached hash of `(service, ips)`.
     hash: u64,
@@ -385,7 +387,9 @@ impl EndpointsBench {
         let mut out = ZSet::new();
         for (service, mut ips) in (0u32..).zip(by_service) {
             if !ips.is_empty() {
-                ips.sort_unstable();
+                // `Collect` lists a group's members in the order of their source rows'
+                // `row_hash` (then of the rows): the same deterministic order here.
+                ips.sort_unstable_by_key(|ip| (row_hash(&Row::Endpoint { service, ip: *ip }), *ip));
                 out.insert(Row::Endpoints(Arc::new(Endpoints::new(service, ips))), 1);
             }
         }

@@ -93,4 +93,4 @@ pub use operator::{
 pub use transform::{
     Chain, ChainStep, Distincter, Incrementalizer, Reconciler, SmithPredictor, Transform,
 };
-pub use zset::{RowHasher, ZSet};
+pub use zset::{RowHasher, ZSet, row_hash};

@@ -33,6 +33,23 @@ use crate::data::{Data, Weight};
 /// runs are reproducible.
 pub type RowHasher = foldhash::fast::FixedState;
 
+/// The 64-bit hash of `row` under [`RowHasher`]: fixed-seed, so the same in every run (and on
+/// every 64-bit target, for the `foldhash` version in `Cargo.lock`).
+///
+/// It is the hash the engine's tables use, and the order key of a [`Group`](crate::Group)'s
+/// members.
+///
+/// ```
+/// use deltaloop_engine::row_hash;
+/// assert_eq!(row_hash(&"web-1"), row_hash(&"web-1"));
+/// assert_ne!(row_hash(&1u32), row_hash(&2u32));
+/// ```
+#[must_use]
+#[inline]
+pub fn row_hash<T: std::hash::Hash + ?Sized>(row: &T) -> u64 {
+    std::hash::BuildHasher::hash_one(&RowHasher::default(), row)
+}
+
 /// A hash map with the engine's deterministic hasher.
 pub(crate) type RowMap<K, V> = HashMap<K, V, RowHasher>;
 

@@ -156,6 +156,70 @@ fn a_failing_step_should_roll_back_state_and_name_the_node() {
     assert_eq!(exec.snapshot("y").unwrap(), &zset! { (0, 1) => 1 });
 }
 
+/// Counts rows by `r.0 % 3`; the count 3 fails, in the aggregate or in a later select.
+fn failing_count(in_aggregate: bool) -> Executor<Row> {
+    use deltaloop_engine::{Count, GroupFn, GroupSpec, Incrementalizer};
+    use std::sync::Arc;
+    let mut c: Circuit<Row> = Circuit::new("c");
+    let a = c.input("a").unwrap();
+    let count = Count::new(move |k: &Row, n| {
+        if in_aggregate && n == 3 {
+            Err("a count of 3 is unlucky".into())
+        } else {
+            Ok((k.0, u32::try_from(n).unwrap_or(u32::MAX)))
+        }
+    });
+    let spec = GroupSpec {
+        group: GroupFn::new("k%3", |r: &Row| Ok(((r.0 % 3, 0), *r))),
+        aggregate: Arc::new(count),
+    };
+    let g = c.group_by(&a, spec).unwrap();
+    let f = c
+        .filter(
+            &g,
+            FilterFn::new("fails on 3", |r: &Row| {
+                if r.1 == 3 {
+                    Err("a count of 3 is unlucky".into())
+                } else {
+                    Ok(true)
+                }
+            }),
+        )
+        .unwrap();
+    c.output("y", &f).unwrap();
+    Executor::new(Incrementalizer.apply(&c).unwrap()).unwrap()
+}
+
+#[test]
+fn a_failing_step_should_roll_back_group_state() {
+    for in_aggregate in [true, false] {
+        let mut exec = failing_count(in_aggregate);
+        exec.feed("a", zset! { (0, 1) => 1, (3, 2) => 1, (1, 1) => 1 })
+            .unwrap();
+        exec.step().unwrap();
+        assert_eq!(
+            exec.output("y").unwrap(),
+            &zset! { (0, 2) => 1, (1, 1) => 1 }
+        );
+        // Group 0 would reach 3 members (and group 1 two): the whole step fails.
+        exec.feed("a", zset! { (6, 5) => 1, (4, 1) => 1 }).unwrap();
+        let err = exec.step().unwrap_err();
+        assert!(err.to_string().contains("unlucky"), "{err}");
+        // No trace of it: removing a member of group 0 leaves one, and group 1 is unchanged.
+        exec.feed("a", zset! { (0, 1) => -1, (2, 9) => 1 }).unwrap();
+        exec.step().unwrap();
+        assert_eq!(
+            exec.output("y").unwrap(),
+            &zset! { (0, 2) => -1, (0, 1) => 1, (2, 1) => 1 },
+            "in_aggregate: {in_aggregate}"
+        );
+        assert_eq!(
+            exec.snapshot("y").unwrap(),
+            &zset! { (0, 1) => 1, (1, 1) => 1, (2, 1) => 1 }
+        );
+    }
+}
+
 #[test]
 fn snapshots_switched_off_should_leave_deltas_and_restart_from_empty() {
     let mut c: Circuit<Row> = Circuit::new("c");

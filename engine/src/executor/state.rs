@@ -10,7 +10,7 @@ use crate::data::{Data, Weight};
 use crate::error::UserError;
 use crate::indexed::IndexedZSet;
 use crate::operator::{Group, GroupSpec, JoinSpec, Matched};
-use crate::zset::{RowMap, ZSet, row_map};
+use crate::zset::{RowMap, ZSet, row_hash, row_map};
 
 /// Rows with their join keys: (key, row, weight).
 type Keyed<T> = Vec<(T, T, Weight)>;
@@ -134,11 +134,51 @@ impl<T: Data> Default for GroupEntry<T> {
     }
 }
 
-/// What one group-by step changed: the member updates and the outputs they replaced.
-type GroupUndo<T> = (Vec<(T, T, T, Weight)>, Vec<(T, Option<T>)>);
+/// One member update of a group-by step: the group key, the member value, the source row
+/// and its weight, with the hashes of the key and of the row (computed once per step).
+#[derive(Clone, Debug)]
+struct Update<T: Data> {
+    key_hash: u64,
+    row_hash: u64,
+    key: T,
+    value: T,
+    row: T,
+    weight: Weight,
+}
 
-/// Deltas with more rows than this are sorted by (group, source row) before being applied.
-const BULK: usize = 64;
+/// The order in which a step applies its updates: by group (key hash), then by member (row
+/// hash), which is the members' order within a group. `Ord` on keys and rows only breaks ties
+/// of both hashes, which a delta (no row twice) has only on a hash collision.
+fn update_order<T: Data>(a: &Update<T>, b: &Update<T>) -> std::cmp::Ordering {
+    (a.key_hash, a.row_hash)
+        .cmp(&(b.key_hash, b.row_hash))
+        .then_with(|| (&a.key, &a.row).cmp(&(&b.key, &b.row)))
+}
+
+/// The distinct keys of `updates`, which must be sorted by [`update_order`], with their
+/// hashes, in that order.
+///
+/// Equal keys have equal hashes, so they are adjacent to each other and to keys that collide
+/// with them; equality is only tested within such a run.
+fn touched_keys<T: Data>(updates: &[Update<T>]) -> Vec<(u64, &T)> {
+    let mut touched: Vec<(u64, &T)> = Vec::new();
+    // Where the run of keys with the hash of the last touched key starts.
+    let mut run = 0;
+    for u in updates {
+        if touched.last().is_some_and(|(h, _)| *h == u.key_hash) {
+            if touched[run..].iter().any(|(_, k)| **k == u.key) {
+                continue;
+            }
+        } else {
+            run = touched.len();
+        }
+        touched.push((u.key_hash, &u.key));
+    }
+    touched
+}
+
+/// What one group-by step changed: the member updates and the outputs they replaced.
+type GroupUndo<T> = (Vec<Update<T>>, Vec<(T, Option<T>)>);
 
 /// The incremental group-by: the groups and their last output rows.
 #[derive(Debug)]
@@ -157,14 +197,15 @@ impl<T: Data> GroupState<T> {
         }
     }
 
-    fn apply(&mut self, updates: &[(T, T, T, Weight)], sign: Weight) {
-        for (key, value, row, w) in updates {
-            if let Some(entry) = self.groups.get_mut(key) {
-                entry.group.update(row, value, w * sign);
+    fn apply(&mut self, updates: &[Update<T>], sign: Weight) {
+        for u in updates {
+            let w = u.weight * sign;
+            if let Some(entry) = self.groups.get_mut(&u.key) {
+                entry.group.update_hashed(u.row_hash, &u.row, &u.value, w);
             } else {
                 let mut entry = GroupEntry::default();
-                entry.group.update(row, value, w * sign);
-                self.groups.insert(key.clone(), entry);
+                entry.group.update_hashed(u.row_hash, &u.row, &u.value, w);
+                self.groups.insert(u.key.clone(), entry);
             }
         }
     }
@@ -178,21 +219,25 @@ impl<T: Data> GroupState<T> {
         }
         let group = self.spec.group.func();
         let mut updates = Vec::with_capacity(delta.len());
-        for (row, w) in delta.iter() {
+        for (row, weight) in delta.iter() {
             let (key, value) = group(row)?;
-            updates.push((key, value, row.clone(), w));
+            updates.push(Update {
+                key_hash: row_hash(&key),
+                row_hash: row_hash(row),
+                key,
+                value,
+                row: row.clone(),
+                weight,
+            });
         }
-        if updates.len() > BULK {
-            // A bulk delta (an initial load) arrives in hash order: sorting it by group and
-            // source row turns most member insertions into appends at the end of the group.
-            updates.sort_unstable_by(|a, b| (&a.0, &a.2).cmp(&(&b.0, &b.2)));
-        }
+        // A delta arrives in hash-table order. Sorting it applies each group's updates
+        // together (the group stays in the cache) and in its members' order (a bulk load
+        // appends at the end of the group), and puts equal keys next to each other.
+        updates.sort_unstable_by(update_order);
         self.apply(&updates, 1);
-        let mut touched: Vec<&T> = updates.iter().map(|(k, ..)| k).collect();
-        touched.sort_unstable();
-        touched.dedup();
+        let touched = touched_keys(&updates);
         let mut fresh = Vec::with_capacity(touched.len());
-        for key in &touched {
+        for (_, key) in &touched {
             let new = match self.groups.get(*key) {
                 Some(entry) if entry.group.count() > 0 => {
                     match self.spec.aggregate.aggregate(key, &entry.group) {
@@ -292,5 +337,41 @@ impl<T: Data> NodeState<T> {
             NodeState::Group(g) => g.rollback(),
             NodeState::None | NodeState::Input(_) | NodeState::Delay(_) => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(key_hash: u64, row_hash: u64, key: u32, row: u32) -> Update<u32> {
+        Update {
+            key_hash,
+            row_hash,
+            key,
+            value: row,
+            row,
+            weight: 1,
+        }
+    }
+
+    #[test]
+    fn touched_keys_should_dedup_keys_whose_hashes_collide() {
+        // Keys 1 and 2 share hash 7, and their updates interleave by row hash.
+        let mut updates = vec![
+            update(7, 3, 1, 30),
+            update(9, 1, 3, 40),
+            update(7, 2, 2, 20),
+            update(7, 1, 1, 10),
+            update(7, 4, 2, 50),
+        ];
+        updates.sort_unstable_by(update_order);
+        let rows: Vec<u32> = updates.iter().map(|u| u.row).collect();
+        assert_eq!(rows, [10, 20, 30, 50, 40]);
+        let touched: Vec<(u64, u32)> = touched_keys(&updates)
+            .into_iter()
+            .map(|(h, k)| (h, *k))
+            .collect();
+        assert_eq!(touched, [(7, 1), (7, 2), (9, 3)]);
     }
 }

@@ -2,31 +2,58 @@
 //! into an output row.
 //!
 //! A [`Group`] holds its members as `(source row, member value, weight)`, ordered by the
-//! source row, and is materialized only when its output row is rebuilt (once per touched
-//! group per step). Aggregates see members with their weights; a member contributes only
-//! while its weight is positive.
+//! source row's 64-bit [`row_hash`] (ties, which in practice are only equal rows, are broken
+//! by the row's `Ord`), and is materialized only when its output row is rebuilt (once per
+//! touched group per step). Aggregates see members with their weights; a member contributes
+//! only while its weight is positive.
+//!
+//! Ordering by hash rather than by the row itself keeps an update to a binary search over
+//! `u64`s: a row's `Ord` can be a deep comparison (for the pipeline's documents, a
+//! key-by-key string comparison) on memory that is not in the cache. The hash is computed
+//! once per update and stored with the member. It is deterministic (fixed seed), so the
+//! member order is the same in every run; it is just not meaningful.
 //!
 //! Members live in one sorted `Vec` while the group is small (up to
 //! [`Group::SMALL_MAX`] = 1024 members): a binary search and a `memmove` of at most a few
 //! tens of KB per update, and an aggregate walks contiguous memory instead of chasing tree
 //! nodes, which matters when the state is far larger than the cache. A larger group moves
 //! to a `BTreeMap` so an update stays O(log n); it moves back when it shrinks below a
-//! quarter of that.
+//! quarter of that. Both layouts use the same order.
 
 use std::collections::BTreeMap;
-use std::collections::btree_map;
+use std::collections::btree_map::{self, Entry};
 use std::fmt;
 
 use crate::data::{Data, Weight};
 use crate::error::UserError;
+use crate::zset::row_hash;
+
+/// One member in the small layout.
+#[derive(Clone, Debug)]
+struct Member<T: Data> {
+    /// `row_hash(row)`, the primary order key.
+    hash: u64,
+    row: T,
+    value: T,
+    weight: Weight,
+}
+
+/// The order key of a member in the large layout: the row's hash, then the row.
+///
+/// The derived `Ord` compares the fields in declaration order.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct HashedRow<T: Data> {
+    hash: u64,
+    row: T,
+}
 
 /// How a group stores its members.
 #[derive(Clone, Debug)]
 enum Members<T: Data> {
-    /// Sorted by source row, no duplicate rows, no zero weights.
-    Small(Vec<(T, T, Weight)>),
-    /// Source row → (member value, weight).
-    Large(BTreeMap<T, (T, Weight)>),
+    /// Sorted by `(hash, row)`, no duplicate rows, no zero weights.
+    Small(Vec<Member<T>>),
+    /// `(hash, row)` → (member value, weight).
+    Large(BTreeMap<HashedRow<T>, (T, Weight)>),
 }
 
 /// The members of one group: source rows with their member values and weights.
@@ -45,11 +72,11 @@ impl<T: Data> Default for Group<T> {
     }
 }
 
-/// The members of a [`Group`] in source-row order; see [`Group::iter`].
+/// The members of a [`Group`] in the order of the source rows' hashes; see [`Group::iter`].
 #[derive(Debug)]
 enum MemberIter<'a, T: Data> {
-    Small(std::slice::Iter<'a, (T, T, Weight)>),
-    Large(btree_map::Iter<'a, T, (T, Weight)>),
+    Small(std::slice::Iter<'a, Member<T>>),
+    Large(btree_map::Iter<'a, HashedRow<T>, (T, Weight)>),
 }
 
 impl<'a, T: Data> Iterator for MemberIter<'a, T> {
@@ -58,8 +85,8 @@ impl<'a, T: Data> Iterator for MemberIter<'a, T> {
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         match self {
-            MemberIter::Small(it) => it.next().map(|(row, value, w)| (row, value, *w)),
-            MemberIter::Large(it) => it.next().map(|(row, (value, w))| (row, value, *w)),
+            MemberIter::Small(it) => it.next().map(|m| (&m.row, &m.value, m.weight)),
+            MemberIter::Large(it) => it.next().map(|(k, (value, w))| (&k.row, value, *w)),
         }
     }
 
@@ -71,21 +98,24 @@ impl<'a, T: Data> Iterator for MemberIter<'a, T> {
     }
 }
 
-/// Binary search for `row` in the sorted small layout, after reading the members front to
-/// back once.
+/// Binary search for `(hash, row)` in the sorted small layout, after reading the members
+/// front to back once.
 ///
 /// The read is what makes this fast when the state is much larger than the cache: a cold
 /// binary search takes a chain of dependent cache misses spread over the vector, while a
 /// sequential read is streamed in by the hardware prefetcher at memory bandwidth, after
 /// which the search, the second update of a retract/insert pair, and the aggregate that
 /// walks the group right after hit the cache. For a group already in cache the read costs a
-/// few nanoseconds per cache line.
-fn search_streaming<T: Data>(v: &[(T, T, Weight)], row: &T) -> Result<usize, usize> {
+/// few nanoseconds per cache line. The search compares `u64`s; `Ord` on rows runs only on
+/// equal hashes, that is, in practice, once, on the row being retracted.
+fn search_streaming<T: Data>(v: &[Member<T>], hash: u64, row: &T) -> Result<usize, usize> {
     if v.len() > 8 {
-        let sum = v.iter().fold(0, |acc: Weight, m| acc.wrapping_add(m.2));
+        let sum = v
+            .iter()
+            .fold(0, |acc: Weight, m| acc.wrapping_add(m.weight));
         std::hint::black_box(sum);
     }
-    v.binary_search_by(|(r, _, _)| r.cmp(row))
+    v.binary_search_by(|m| m.hash.cmp(&hash).then_with(|| m.row.cmp(row)))
 }
 
 impl<T: Data> Group<T> {
@@ -95,50 +125,78 @@ impl<T: Data> Group<T> {
 
     /// Adds `weight` to member `row` (whose member value is `value`).
     ///
+    /// Members are kept in the order of their rows' [`row_hash`]es, so [`Group::iter`]
+    /// yields them in an order that is deterministic but otherwise arbitrary.
+    ///
     /// ```
-    /// use deltaloop_engine::Group;
+    /// use deltaloop_engine::{Group, row_hash};
     /// let mut g: Group<u32> = Group::default();
     /// for row in (0..1000).rev() {
     ///     g.update(&row, &(row * 10), 1);
     /// }
     /// g.update(&7, &70, -1);
-    /// assert_eq!(g.count(), 999);
-    /// let rows: Vec<u32> = g.iter().map(|(row, _, _)| *row).take(8).collect();
-    /// assert_eq!(rows, [0, 1, 2, 3, 4, 5, 6, 8]);
+    /// g.update(&8, &80, 2);
+    /// assert_eq!(g.count(), 1001);
+    /// let mut rows: Vec<(u32, u32, i64)> = g.iter().map(|(r, v, w)| (*r, *v, w)).collect();
+    /// // In the order of the rows' hashes...
+    /// assert!(rows.windows(2).all(|p| row_hash(&p[0].0) < row_hash(&p[1].0)));
+    /// // ...and exactly the members with a non-zero weight.
+    /// rows.sort();
+    /// assert_eq!(rows[..9], [(0, 0, 1), (1, 10, 1), (2, 20, 1), (3, 30, 1), (4, 40, 1),
+    ///                        (5, 50, 1), (6, 60, 1), (8, 80, 3), (9, 90, 1)]);
     /// ```
     pub fn update(&mut self, row: &T, value: &T, weight: Weight) {
+        self.update_hashed(row_hash(row), row, value, weight);
+    }
+
+    /// [`Group::update`] with `hash == row_hash(row)` already computed by the caller.
+    pub(crate) fn update_hashed(&mut self, hash: u64, row: &T, value: &T, weight: Weight) {
         if weight == 0 {
             return;
         }
         let (old, new) = match &mut self.members {
-            Members::Small(v) => match search_streaming(v, row) {
+            Members::Small(v) => match search_streaming(v, hash, row) {
                 Ok(i) => {
-                    let old = v[i].2;
+                    let old = v[i].weight;
                     let new = old + weight;
                     if new == 0 {
                         v.remove(i);
                     } else {
-                        v[i].2 = new;
+                        v[i].weight = new;
                     }
                     (old, new)
                 }
                 Err(i) => {
-                    v.insert(i, (row.clone(), value.clone(), weight));
+                    let member = Member {
+                        hash,
+                        row: row.clone(),
+                        value: value.clone(),
+                        weight,
+                    };
+                    v.insert(i, member);
                     (0, weight)
                 }
             },
             Members::Large(m) => {
-                if let Some((_, w)) = m.get_mut(row) {
-                    let old = *w;
-                    *w += weight;
-                    let new = *w;
-                    if new == 0 {
-                        m.remove(row);
+                let key = HashedRow {
+                    hash,
+                    row: row.clone(),
+                };
+                match m.entry(key) {
+                    Entry::Occupied(mut e) => {
+                        let old = e.get().1;
+                        let new = old + weight;
+                        if new == 0 {
+                            e.remove();
+                        } else {
+                            e.get_mut().1 = new;
+                        }
+                        (old, new)
                     }
-                    (old, new)
-                } else {
-                    m.insert(row.clone(), (value.clone(), weight));
-                    (0, weight)
+                    Entry::Vacant(e) => {
+                        e.insert((value.clone(), weight));
+                        (0, weight)
+                    }
                 }
             }
         };
@@ -152,14 +210,25 @@ impl<T: Data> Group<T> {
             Members::Small(v) if v.len() > Self::SMALL_MAX => {
                 let map = std::mem::take(v)
                     .into_iter()
-                    .map(|(row, value, w)| (row, (value, w)))
+                    .map(|m| {
+                        let key = HashedRow {
+                            hash: m.hash,
+                            row: m.row,
+                        };
+                        (key, (m.value, m.weight))
+                    })
                     .collect();
                 self.members = Members::Large(map);
             }
             Members::Large(m) if m.len() < Self::SMALL_MAX / 4 => {
                 let v = std::mem::take(m)
                     .into_iter()
-                    .map(|(row, (value, w))| (row, value, w))
+                    .map(|(k, (value, weight))| Member {
+                        hash: k.hash,
+                        row: k.row,
+                        value,
+                        weight,
+                    })
                     .collect();
                 self.members = Members::Small(v);
             }
@@ -167,8 +236,9 @@ impl<T: Data> Group<T> {
         }
     }
 
-    /// The members `(source row, member value, weight)` in source-row order, including
-    /// members whose weight is not positive.
+    /// The members `(source row, member value, weight)` in the order of the source rows'
+    /// hashes (deterministic; see [`row_hash`]), including members whose weight is not
+    /// positive.
     pub fn iter(&self) -> impl Iterator<Item = (&T, &T, Weight)> + '_ {
         match &self.members {
             Members::Small(v) => MemberIter::Small(v.iter()),
@@ -176,7 +246,8 @@ impl<T: Data> Group<T> {
         }
     }
 
-    /// The members with positive weight, each with its weight.
+    /// The members with positive weight, each with its weight, in the order of
+    /// [`Group::iter`].
     pub fn positive(&self) -> impl Iterator<Item = (&T, &T, Weight)> + '_ {
         self.iter().filter(|(_, _, w)| *w > 0)
     }
@@ -356,8 +427,9 @@ impl<T: Data> Aggregate<T> for Sum<T> {
 type CollectBuilder<T> = Box<dyn Fn(&T, Vec<&T>, Vec<&T>) -> Result<T, UserError> + Send + Sync>;
 
 /// Collects the member values and the source rows of the group into lists, each positive
-/// member repeated by its weight, in source-row order; with `distinct`, each list keeps only
-/// the first occurrence of every element.
+/// member repeated by its weight, in the order of the source rows' hashes (deterministic;
+/// see [`Group::iter`]); with `distinct`, each list keeps only the first occurrence of every
+/// element.
 pub struct Collect<T: Data> {
     distinct: bool,
     build: CollectBuilder<T>,
@@ -431,27 +503,51 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// Random updates, enough to cross both layout thresholds, against a B-tree model.
+        /// Random updates, enough to cross both layout thresholds, against a B-tree model:
+        /// the same members, in the order of `(row_hash(row), row)`.
         #[test]
         fn group_should_match_a_btree_model_across_layouts(
             ops in proptest::collection::vec((0u16..2500, -2i64..=2), 0..8000)
         ) {
             let mut g: Group<u16> = Group::default();
-            let mut model: BTreeMap<u16, Weight> = BTreeMap::new();
+            let mut model: BTreeMap<(u64, u16), Weight> = BTreeMap::new();
             for (row, w) in ops {
                 g.update(&row, &(row / 2), w);
-                let e = model.entry(row).or_insert(0);
+                let e = model.entry((row_hash(&row), row)).or_insert(0);
                 *e += w;
                 if *e == 0 {
-                    model.remove(&row);
+                    model.remove(&(row_hash(&row), row));
                 }
                 prop_assert_eq!(g.len(), model.len());
             }
             let got: Vec<(u16, u16, Weight)> = g.iter().map(|(r, v, w)| (*r, *v, w)).collect();
             let want: Vec<(u16, u16, Weight)> =
-                model.iter().map(|(r, w)| (*r, *r / 2, *w)).collect();
+                model.iter().map(|((_, r), w)| (*r, *r / 2, *w)).collect();
             prop_assert_eq!(got, want);
             prop_assert_eq!(g.count(), model.values().map(|w| (*w).max(0)).sum::<Weight>());
+        }
+
+        /// Rows whose hashes collide are told apart and ordered by `Ord`.
+        #[test]
+        fn group_should_order_equal_hashes_by_row(
+            ops in proptest::collection::vec((0u16..1500, -1i64..=2), 0..4000)
+        ) {
+            // Every row gets one of four hashes, so most comparisons fall back to `Ord`; there
+            // are enough rows to cross the layout thresholds.
+            let mut g: Group<u16> = Group::default();
+            let mut model: BTreeMap<(u64, u16), Weight> = BTreeMap::new();
+            for (row, w) in ops {
+                let hash = u64::from(row % 4);
+                g.update_hashed(hash, &row, &row, w);
+                let e = model.entry((hash, row)).or_insert(0);
+                *e += w;
+                if *e == 0 {
+                    model.remove(&(hash, row));
+                }
+            }
+            let got: Vec<(u16, Weight)> = g.iter().map(|(r, _, w)| (*r, w)).collect();
+            let want: Vec<(u16, Weight)> = model.iter().map(|((_, r), w)| (*r, *w)).collect();
+            prop_assert_eq!(got, want);
         }
     }
 
@@ -467,10 +563,10 @@ mod tests {
             g.update(&row, &row, -1);
         }
         assert!(matches!(g.members, Members::Small(_)));
-        assert_eq!(
-            g.iter().map(|(r, ..)| *r).collect::<Vec<_>>(),
-            (0..10).collect::<Vec<_>>()
-        );
+        let mut rows: Vec<u32> = g.iter().map(|(r, ..)| *r).collect();
+        assert!(rows.windows(2).all(|p| row_hash(&p[0]) < row_hash(&p[1])));
+        rows.sort_unstable();
+        assert_eq!(rows, (0..10).collect::<Vec<_>>());
         assert_eq!(g.count(), 10);
     }
 }

@@ -6,7 +6,8 @@
 //! member's value. A member of weight w > 0 contributes w copies of its value to `values`
 //! and of its row to `documents`; members of weight ≤ 0 contribute nothing, and a group
 //! without positive members emits no row. With `distinct`, each list keeps only the first
-//! occurrence of every element. Lists are in source-row order.
+//! occurrence of every element. Lists are in the order of the source rows' hashes
+//! (deterministic from run to run, but otherwise unspecified: compare them as multisets).
 
 use std::sync::Arc;
 
