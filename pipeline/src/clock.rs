@@ -103,6 +103,9 @@ mod tests {
         // Across a second boundary the texts differ; within one, the text is reused.
         assert!(Arc::ptr_eq(&a, &b) || a != b, "{a} {b}");
         assert_eq!(clock.now().as_deref(), Some(&*b));
-        assert!(b.ends_with('Z') && b.len() == "2026-11-22T17:00:00Z".len(), "{b}");
+        assert!(
+            b.ends_with('Z') && b.len() == "2026-11-22T17:00:00Z".len(),
+            "{b}"
+        );
     }
 }
