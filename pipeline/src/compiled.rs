@@ -245,13 +245,25 @@ impl Runner {
         Ok(())
     }
 
-    /// The integral of everything output `topic` emitted so far.
+    /// The integral of everything output `topic` emitted so far; `None` for an unknown
+    /// topic or while snapshots are switched off (see [`track_snapshots`](Self::track_snapshots)).
     #[must_use]
     pub fn snapshot(&self, topic: &str) -> Option<&ZSet<Value>> {
+        if !self.executor.tracks_snapshots() {
+            return None;
+        }
         self.outputs
             .iter()
             .find(|(t, _)| t == topic)
             .map(|(_, h)| self.executor.snapshot_of(*h))
+    }
+
+    /// Switches the integration of outputs into snapshots on or off (see
+    /// [`Executor::track_snapshots`]). A loop that consumes every step's deltas (a
+    /// controller) switches it off and saves a hash-table update per output row and a
+    /// second copy of the output.
+    pub fn track_snapshots(&mut self, on: bool) {
+        self.executor.track_snapshots(on);
     }
 
     /// The underlying executor.

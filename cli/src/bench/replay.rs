@@ -9,14 +9,13 @@
 //! `batch1000_*` ones; every step after the load counts in the `step_*` figures.
 
 use std::collections::BTreeMap;
-use std::time::Instant;
 
 use anyhow::{Context as _, anyhow};
 use deltaloop_engine::ZSet;
 use deltaloop_pipeline::Value;
 
 use super::ReplayArgs;
-use super::driver::{Phase, Progress, check, compile, peak_rss_mib};
+use super::driver::{Measured, Phase, Progress, check, compile, peak_rss_mib};
 use super::report::Report;
 use crate::bind::output_name;
 use crate::files::{infer_inputs, load_documents, load_pipeline, push_new};
@@ -70,7 +69,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<Report> {
     }
     let output = output_name(&file, args.output.as_deref());
     let compiled = compile(&file.pipeline, &file.name(), &names, &output)?;
-    let mut runner = compiled.incremental.runner()?;
+    let mut runner = Measured::new(&compiled)?;
     let mut live = Live::default();
 
     let mut r = Report::default();
@@ -105,13 +104,11 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<Report> {
         progress.show("load", 0, load_rows);
         let (kinds, zs): (Vec<String>, Vec<ZSet<Value>>) =
             initial.iter().map(|(k, z)| (k.clone(), z.clone())).unzip();
-        let start = Instant::now();
-        runner
-            .advance(kinds.iter().map(String::as_str).zip(zs))
-            .context("initial load")?;
-        // Free the load's intermediate Z-sets now (see the driver's docs).
-        runner.advance(std::iter::empty()).context("initial load")?;
-        let t = start.elapsed();
+        let t = runner
+            .step(kinds.iter().map(String::as_str).zip(zs))
+            .context("initial load")?
+            // Free the load's intermediate Z-sets now (see the driver's docs).
+            + runner.step(std::iter::empty()).context("initial load")?;
         r.put("load_rows", load_rows);
         r.put_f("load_ms", Some(t.as_secs_f64() * 1e3));
         #[allow(clippy::cast_precision_loss)]
@@ -139,11 +136,9 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<Report> {
             total.entry(k.clone()).or_default().add_assign(z);
         }
         let (kinds, zs): (Vec<String>, Vec<ZSet<Value>>) = deltas.into_iter().unzip();
-        let start = Instant::now();
-        runner
-            .advance(kinds.iter().map(String::as_str).zip(zs))
+        let t = runner
+            .step(kinds.iter().map(String::as_str).zip(zs))
             .with_context(|| format!("step {} of {}", step.number, args.events.display()))?;
-        let t = start.elapsed();
         all.record(t, n);
         match n {
             1 => single.record(t, n),
