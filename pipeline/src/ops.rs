@@ -313,24 +313,7 @@ pub fn unwind(node: &str, field: Path) -> Operator<Value> {
 /// Shallow-merges two product rows: the right row's top-level keys win.
 pub(crate) fn merge(l: &Value, r: &Value) -> Result<Value, OpErrorKind> {
     match (l, r) {
-        (Value::Map(a), Value::Map(b)) => {
-            let (mut big, small) = if a.len() >= b.len() {
-                ((**a).clone(), b)
-            } else {
-                // Keep "right wins" when starting from the right side.
-                let mut out = (**b).clone();
-                for (k, v) in a.iter() {
-                    if !out.contains_key(k) {
-                        out.insert(Arc::clone(k), v.clone());
-                    }
-                }
-                return Ok(Value::Map(Arc::new(out)));
-            };
-            for (k, v) in small.iter() {
-                big.insert(Arc::clone(k), v.clone());
-            }
-            Ok(Value::Map(Arc::new(big)))
-        }
+        (Value::Map(a), Value::Map(b)) => Ok(Value::Map(Arc::new(Object::merged(a, b)))),
         (Value::Map(_), other) | (other, _) => Err(OpErrorKind::Type {
             what: "join row".into(),
             expected: "a map",

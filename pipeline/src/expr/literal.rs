@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::coerce::{as_bool, as_float, as_int, as_string};
 use super::{EvalContext, Node, Op, eval_arg};
 use crate::error::EvalError;
-use crate::value::{Object, Str, Value};
+use crate::value::{Entries, Object, Str, Value};
 
 pub(super) fn eval(op: Op, args: &[Node], ctx: &EvalContext<'_>) -> Result<Value, EvalError> {
     let name = op.name();
@@ -37,6 +37,6 @@ pub(super) fn eval_dict(
     let out = entries
         .iter()
         .map(|(k, n)| n.eval(ctx).map(|v| (Arc::clone(k), v)))
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Result<Entries, _>>()?;
     Ok(Value::Map(Arc::new(Object::from_interned(out))))
 }

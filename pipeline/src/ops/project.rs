@@ -22,7 +22,7 @@ use super::{OpErrorKind, Stage, found, label};
 use crate::clock::Clock;
 use crate::error::{CompileError, EvalError};
 use crate::expr::{Expr, Registry};
-use crate::value::{Object, Str, Value, intern};
+use crate::value::{Entries, Object, Str, Value, intern};
 
 /// Where a projection key writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -176,7 +176,7 @@ impl Projection {
         if self.flat
             && let [fragment] = self.fragments.as_slice()
         {
-            let mut entries = Vec::with_capacity(fragment.len());
+            let mut entries = Entries::with_capacity(fragment.len());
             for (key, expr) in fragment {
                 if let Some(k) = key.flat() {
                     entries.push((Arc::clone(k), eval(expr, doc)?));

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use super::{Object, Str, Value, float_as_exact_int, intern};
+use super::{Entries, Object, Str, Value, float_as_exact_int, intern};
 
 impl Serialize for Value {
     /// Serializes with Go's number shapes: an integral float is written as an integer.
@@ -91,7 +91,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::list(out))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out: Vec<(Str, Value)> = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
+        let mut out = Entries::with_capacity(map.size_hint().unwrap_or(0).min(4096));
         while let Some((k, v)) = map.next_entry::<Key, Value>()? {
             out.push((k.0, v));
         }

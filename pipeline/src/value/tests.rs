@@ -185,8 +185,7 @@ mod interned_vs_fresh {
         for (k, v) in e {
             by_insert.insert(fresh(k), Value::Int(*v));
         }
-        let stored =
-            Object::from_interned(e.iter().map(|(k, v)| (fresh(k), Value::Int(*v))).collect());
+        let stored = Object::from_interned(e.iter().map(|(k, v)| (fresh(k), Value::Int(*v))));
         assert_eq!(interned, by_insert);
         (interned, stored)
     }
@@ -223,6 +222,150 @@ mod interned_vs_fresh {
                     prop_assert_eq!(m.contains_key(k), want.is_some());
                 }
             }
+        }
+    }
+}
+
+/// Maps growing and shrinking across the inline capacity ([`INLINE`] entries stored in
+/// the `Arc`'s allocation, more in a separate buffer) behave like maps built at once.
+mod inline_boundary {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// The hash of a map recomputed from its entries, independently of the cached word.
+    fn recomputed_hash(o: &Object) -> u64 {
+        let sum = o
+            .iter()
+            .fold(0u64, |acc, (k, v)| acc.wrapping_add(entry_hash(k, v)));
+        mix(TAG_MAP, sum ^ o.len() as u64)
+    }
+
+    /// `o` against the model: same entries in order, and equal (with equal hash and
+    /// order) to the map built from the model in one go.
+    fn check(o: &Object, model: &BTreeMap<String, i64>) {
+        let built = Object::from_entries(model.iter().map(|(k, v)| (k.as_str(), Value::Int(*v))));
+        assert_eq!(o.len(), model.len());
+        assert_eq!(o.is_empty(), model.is_empty());
+        let got: Vec<(String, i64)> = o
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.as_i64().unwrap()))
+            .collect();
+        let want: Vec<(String, i64)> = model.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        assert_eq!(got, want);
+        assert_eq!(o, &built);
+        assert_eq!(o.hash64(), built.hash64());
+        assert_eq!(o.hash64(), recomputed_hash(o));
+        assert_eq!(
+            Value::from(o.clone()).cmp(&Value::from(built.clone())),
+            Ordering::Equal
+        );
+        assert!(Value::from(o.clone()).deep_eq(&Value::from(built)));
+        for (k, v) in model {
+            assert_eq!(o.get(k), Some(&Value::Int(*v)));
+        }
+    }
+
+    #[test]
+    fn growing_and_shrinking_across_the_inline_capacity_should_match_a_fresh_map() {
+        let keys: Vec<String> = (0..3 * INLINE).map(|i| format!("k{i:02}")).collect();
+        let mut o = Object::new();
+        let mut model = BTreeMap::new();
+        // Grow (odd keys descending, then even keys: inserts at the front and in the
+        // middle), then modify, then shrink.
+        for (i, k) in keys
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 2 == 1)
+            .rev()
+            .chain(keys.iter().enumerate().filter(|(i, _)| i % 2 == 0))
+        {
+            let v = i64::try_from(i).unwrap();
+            assert_eq!(o.insert(k.as_str(), Value::Int(v)), None);
+            model.insert(k.clone(), v);
+            check(&o, &model);
+        }
+        for k in &keys {
+            let v = model.get(k).copied().unwrap() * 10;
+            o.modify(k, |x| *x = Value::Int(v)).unwrap();
+            model.insert(k.clone(), v);
+            check(&o, &model);
+        }
+        for k in &keys {
+            assert_eq!(o.remove(k), model.remove(k).map(Value::Int));
+            check(&o, &model);
+        }
+        assert!(o.is_empty());
+    }
+
+    #[test]
+    fn merged_should_let_the_right_side_win_across_the_inline_capacity() {
+        for n in 0..=2 * INLINE + 1 {
+            for m in 0..=2 * INLINE + 1 {
+                let left =
+                    Object::from_entries((0..n).map(|i| (format!("k{:02}", 2 * i), Value::Int(1))));
+                let right =
+                    Object::from_entries((0..m).map(|i| (format!("k{:02}", 3 * i), Value::Int(2))));
+                let mut model = BTreeMap::new();
+                model.extend((0..n).map(|i| (format!("k{:02}", 2 * i), 1)));
+                model.extend((0..m).map(|i| (format!("k{:02}", 3 * i), 2)));
+                check(&Object::merged(&left, &right), &model);
+            }
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(String, i64),
+        Remove(String),
+        Modify(String, i64),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        let key = "[a-l]";
+        prop_oneof![
+            3 => (key, -3i64..3).prop_map(|(k, v)| Op::Insert(k, v)),
+            2 => key.prop_map(Op::Remove),
+            1 => (key, -3i64..3).prop_map(|(k, v)| Op::Modify(k, v)),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_edit_sequence_should_match_the_model(ops in prop::collection::vec(op(), 0..40)) {
+            let mut o = Object::new();
+            let mut model = BTreeMap::new();
+            for op in ops {
+                match op {
+                    Op::Insert(k, v) => {
+                        prop_assert_eq!(o.insert(k.as_str(), Value::Int(v)), model.insert(k, v).map(Value::Int));
+                    }
+                    Op::Remove(k) => {
+                        prop_assert_eq!(o.remove(&k), model.remove(&k).map(Value::Int));
+                    }
+                    Op::Modify(k, v) => {
+                        let r = o.modify(&k, |x| std::mem::replace(x, Value::Int(v)));
+                        prop_assert_eq!(r, model.get_mut(&k).map(|x| Value::Int(std::mem::replace(x, v))));
+                    }
+                }
+                check(&o, &model);
+            }
+        }
+
+        #[test]
+        fn merged_should_match_inserting_the_right_side(a in prop::collection::vec(("[a-l]", -3i64..3), 0..12), b in prop::collection::vec(("[a-l]", -3i64..3), 0..12)) {
+            let left = Object::from_entries(a.iter().map(|(k, v)| (k.as_str(), Value::Int(*v))));
+            let right = Object::from_entries(b.iter().map(|(k, v)| (k.as_str(), Value::Int(*v))));
+            let mut by_insert = left.clone();
+            for (k, v) in right.iter() {
+                by_insert.insert(Arc::clone(k), v.clone());
+            }
+            let merged = Object::merged(&left, &right);
+            prop_assert_eq!(&merged, &by_insert);
+            prop_assert_eq!(merged.hash64(), by_insert.hash64());
+            prop_assert_eq!(merged.hash64(), recomputed_hash(&merged));
         }
     }
 }
