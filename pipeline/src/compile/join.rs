@@ -337,14 +337,12 @@ fn site_key(args: &JoinArgs, left_names: &[String], right: &str, auto: bool) -> 
     if !auto {
         return None;
     }
-    let mut conjuncts = Vec::new();
-    conjuncts_of(&args.predicate, &mut conjuncts);
     // Every `@eq` conjunct between the first matching left input and `right` is part of the
     // key: one conjunct gives a plain key, several a composite (list) key, so that rows
     // match only when all of them can hold.
-    let keys: Vec<(&str, String, String)> = conjuncts
+    let keys: Vec<(&str, String, String)> = conjunct_keys(args, left_names, right)
         .into_iter()
-        .filter_map(|c| eq_key(c, &args.participants, left_names, right))
+        .flatten()
         .collect();
     let (left_ns, _, _) = keys.first()?;
     let keys: Vec<&(&str, String, String)> = keys.iter().filter(|k| k.0 == *left_ns).collect();
@@ -372,14 +370,26 @@ fn key_conjuncts(args: &JoinArgs, left_names: &[String], right: &str) -> Option<
     if args.index.is_some() {
         return None;
     }
-    let mut conjuncts = Vec::new();
-    conjuncts_of(&args.predicate, &mut conjuncts);
-    let keys: Vec<(&str, String, String)> = conjuncts
-        .iter()
-        .map(|c| eq_key(c, &args.participants, left_names, right))
+    let keys: Vec<(&str, String, String)> = conjunct_keys(args, left_names, right)
+        .into_iter()
         .collect::<Option<_>>()?;
     let first = keys.first()?.0;
     keys.iter().all(|k| k.0 == first).then_some(keys.len())
+}
+
+/// The key paths of each conjunct of the predicate (see [`eq_key`]): `None` for a conjunct
+/// that is not an `@eq` relating one of `left_names` to `right`.
+fn conjunct_keys<'a>(
+    args: &'a JoinArgs,
+    left_names: &[String],
+    right: &str,
+) -> Vec<Option<(&'a str, String, String)>> {
+    let mut conjuncts = Vec::new();
+    conjuncts_of(&args.predicate, &mut conjuncts);
+    conjuncts
+        .into_iter()
+        .map(|c| eq_key(c, &args.participants, left_names, right))
+        .collect()
 }
 
 /// Collects the conjuncts of `pred`: the arguments of (nested) top-level `@and`s, or `pred`.
