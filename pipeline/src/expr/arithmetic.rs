@@ -44,13 +44,16 @@ pub(super) fn eval(op: Op, args: &[Node], ctx: &EvalContext<'_>) -> Result<Value
     }
 }
 
-enum Pair {
+/// Two numeric operands: both ints, or (any float among them) both as floats.
+pub(super) enum Pair {
+    /// Two ints.
     Ints(i64, i64),
+    /// Two numbers, at least one a float, both as floats.
     Floats(f64, f64),
 }
 
 /// Both operands must be numbers: two ints stay ints, anything else becomes floats.
-fn numeric_pair(a: &Value, b: &Value) -> Result<Pair, String> {
+pub(super) fn numeric_pair(a: &Value, b: &Value) -> Result<Pair, String> {
     match (a, b) {
         (Value::Int(x), Value::Int(y)) => Ok(Pair::Ints(*x, *y)),
         (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => Ok(Pair::Floats(

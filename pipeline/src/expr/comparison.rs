@@ -2,6 +2,7 @@
 
 use std::cmp::Ordering;
 
+use super::arithmetic::{Pair, numeric_pair};
 use super::{EvalContext, Node, Op, eval_arg};
 use crate::error::EvalError;
 use crate::value::Value;
@@ -31,19 +32,10 @@ fn compare(a: &Value, b: &Value) -> Result<Ordering, String> {
         (Value::String(_), other) => {
             Err(format!("cannot compare string with {}", other.type_name()))
         }
-        (Value::Int(x), Value::Int(y)) => Ok(x.cmp(y)),
-        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-            let (x, y) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
+        _ => Ok(match numeric_pair(a, b)? {
+            Pair::Ints(x, y) => x.cmp(&y),
             // NaN compares as neither less nor greater, like Go's two `<` tests.
-            Ok(x.partial_cmp(&y).unwrap_or(Ordering::Equal))
-        }
-        (Value::Int(_) | Value::Float(_), other) => Err(format!(
-            "second operand is not numeric: {}",
-            other.type_name()
-        )),
-        (other, _) => Err(format!(
-            "first operand is not numeric: {}",
-            other.type_name()
-        )),
+            Pair::Floats(x, y) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+        }),
     }
 }
