@@ -33,7 +33,7 @@ use crate::data::Data;
 use crate::error::{Error, Result, UserError};
 use crate::operator::Operator;
 use crate::zset::ZSet;
-use fuse::Fusion;
+use fuse::{Chain, Fusion};
 use state::{GroupState, JoinState, NodeState};
 
 /// A node as the executor runs it.
@@ -73,7 +73,7 @@ pub struct Executor<T: Data> {
     steps: u64,
     observer: Option<Observer<T>>,
     /// The chains of row-wise nodes that run in one pass (while no observer is installed).
-    fusion: Arc<Fusion>,
+    fusion: Arc<Fusion<T>>,
 }
 
 impl<T: Data> fmt::Debug for Executor<T> {
@@ -450,9 +450,10 @@ impl<T: Data> Executor<T> {
     /// the step fails and at which node.
     fn eval_chain(
         &mut self,
-        chain: &[usize],
+        chain: &Chain<T>,
     ) -> std::result::Result<Arc<ZSet<T>>, (usize, UserError)> {
-        let (Some(&head), Some(&tail)) = (chain.first(), chain.last()) else {
+        let (Some(&head), Some((&tail, inner))) = (chain.nodes.first(), chain.nodes.split_last())
+        else {
             return Ok(Arc::clone(&self.empty));
         };
         let input = self.nodes[head]
@@ -462,19 +463,13 @@ impl<T: Data> Executor<T> {
         if input.is_empty() {
             return Ok(Arc::clone(&self.empty));
         }
-        let ops: Vec<&Operator<T>> = chain.iter().map(|p| &self.nodes[*p].op).collect();
-        if let Ok(out) = fuse::run_chain(&ops, input) {
+        if let Ok(out) = fuse::run_chain(&chain.ops, input) {
             return Ok(Arc::new(out));
         }
-        for &pos in chain {
-            let value = self.eval(pos).map_err(|e| (pos, e))?;
-            if pos != tail {
-                self.values[pos] = value;
-            } else {
-                return Ok(value);
-            }
+        for &pos in inner {
+            self.values[pos] = self.eval(pos).map_err(|e| (pos, e))?;
         }
-        Ok(Arc::clone(&self.empty))
+        self.eval(tail).map_err(|e| (tail, e))
     }
 
     /// Computes node `pos`'s value from the values of its inputs.

@@ -206,13 +206,6 @@ impl Runner {
             .map(|(_, h)| self.executor.output_of(*h))
     }
 
-    /// Every output topic with its delta of the last step, in place.
-    pub fn outputs_in_place(&self) -> impl Iterator<Item = (&str, &ZSet<Value>)> + '_ {
-        self.outputs
-            .iter()
-            .map(|(t, h)| (t.as_str(), self.executor.output_of(*h)))
-    }
-
     /// Every output topic's delta of the last step, copied.
     fn outputs(&self) -> BTreeMap<String, ZSet<Value>> {
         self.outputs

@@ -29,20 +29,28 @@ pub(super) fn is_row_wise<T: Data>(op: &Operator<T>) -> bool {
     )
 }
 
-/// Which nodes run fused, computed once per executor.
-#[derive(Debug, Default)]
-pub(super) struct Fusion {
-    /// `absorbed[pos]`: the node runs inside the chain of a later node, not on its own.
-    absorbed: Vec<bool>,
-    /// `chains[pos]`: for the last node of a chain of two or more, the chain's positions
-    /// in order (the first node reads the chain's input).
-    chains: Vec<Option<Box<[usize]>>>,
+/// A chain of two or more row-wise nodes that runs in one pass.
+#[derive(Debug)]
+pub(super) struct Chain<T: Data> {
+    /// The chain's positions in order (the first node reads the chain's input).
+    pub(super) nodes: Box<[usize]>,
+    /// Their operators, in the same order (cloned once: the closures are shared).
+    pub(super) ops: Box<[Operator<T>]>,
 }
 
-impl Fusion {
+/// Which nodes run fused, computed once per executor.
+#[derive(Debug)]
+pub(super) struct Fusion<T: Data> {
+    /// `absorbed[pos]`: the node runs inside the chain of a later node, not on its own.
+    absorbed: Vec<bool>,
+    /// `chains[pos]`: the chain that node `pos` ends, if it ends one of two or more nodes.
+    chains: Vec<Option<Chain<T>>>,
+}
+
+impl<T: Data> Fusion<T> {
     /// Finds the chains among `ops` (in schedule order) where node `pos` reads the nodes
     /// `inputs[pos]`.
-    pub(super) fn plan<T: Data>(ops: &[&Operator<T>], inputs: &[&[usize]]) -> Fusion {
+    pub(super) fn plan(ops: &[&Operator<T>], inputs: &[&[usize]]) -> Fusion<T> {
         let n = ops.len();
         let mut consumers = vec![0usize; n];
         for srcs in inputs {
@@ -53,7 +61,7 @@ impl Fusion {
             }
         }
         let mut absorbed = vec![false; n];
-        let mut chains: Vec<Option<Box<[usize]>>> = vec![None; n];
+        // `open[pos]`: the chain node `pos` ends so far (it may still be extended).
         let mut open: Vec<Option<Vec<usize>>> = vec![None; n];
         for pos in 0..n {
             if !is_row_wise(ops[pos]) {
@@ -64,17 +72,24 @@ impl Fusion {
                     if ops.get(*src).is_some_and(|op| is_row_wise(*op)) && consumers[*src] == 1 =>
                 {
                     absorbed[*src] = true;
-                    chains[*src] = None;
                     open[*src].take().unwrap_or_else(|| vec![*src])
                 }
                 _ => Vec::new(),
             };
             chain.push(pos);
-            if chain.len() > 1 {
-                chains[pos] = Some(chain.clone().into_boxed_slice());
-            }
             open[pos] = Some(chain);
         }
+        let chains = open
+            .into_iter()
+            .map(|chain| {
+                let nodes = chain.filter(|c| c.len() > 1)?;
+                let ops = nodes.iter().map(|p| ops[*p].clone()).collect();
+                Some(Chain {
+                    nodes: nodes.into_boxed_slice(),
+                    ops,
+                })
+            })
+            .collect();
         Fusion { absorbed, chains }
     }
 
@@ -84,14 +99,14 @@ impl Fusion {
     }
 
     /// The chain ending at node `pos`, if it has two or more nodes.
-    pub(super) fn chain(&self, pos: usize) -> Option<&[usize]> {
-        self.chains.get(pos).and_then(|c| c.as_deref())
+    pub(super) fn chain(&self, pos: usize) -> Option<&Chain<T>> {
+        self.chains.get(pos).and_then(Option::as_ref)
     }
 }
 
 /// Runs `row` (weight `w`) through `ops` and adds what comes out to `out`.
 fn push_through<T: Data>(
-    ops: &[&Operator<T>],
+    ops: &[Operator<T>],
     row: &T,
     w: Weight,
     out: &mut ZSet<T>,
@@ -126,7 +141,7 @@ fn push_through<T: Data>(
 
 /// Runs the whole chain `ops` over `input` in one pass.
 pub(super) fn run_chain<T: Data>(
-    ops: &[&Operator<T>],
+    ops: &[Operator<T>],
     input: &ZSet<T>,
 ) -> Result<ZSet<T>, UserError> {
     let mut out = ZSet::with_capacity(input.len());
@@ -163,7 +178,7 @@ mod tests {
         let refs: Vec<&Operator<i64>> = ops.iter().collect();
         let inputs: [&[usize]; 6] = [&[], &[0], &[1], &[2], &[3], &[3]];
         let plan = Fusion::plan(&refs, &inputs);
-        assert_eq!(plan.chain(3), Some(&[1, 2, 3][..]));
+        assert_eq!(plan.chain(3).map(|c| &*c.nodes), Some(&[1, 2, 3][..]));
         assert!(plan.is_absorbed(1) && plan.is_absorbed(2));
         assert!(!plan.is_absorbed(3) && plan.chain(2).is_none());
     }
