@@ -37,6 +37,7 @@ mod list;
 mod literal;
 mod marshal;
 mod parse;
+mod reads;
 mod registry;
 mod sqlbool;
 mod string;

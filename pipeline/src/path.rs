@@ -209,6 +209,21 @@ impl Path {
         self.segments.is_empty()
     }
 
+    /// The top-level field a simple document path reads under: `metadata` for
+    /// `$.metadata.labels.app`. `None` for `$$` paths, the bare root, a first segment that is
+    /// not a key, and paths with wildcards, slices, filters, unions or descents (whose reads
+    /// and failures are not those of plain lookups).
+    #[must_use]
+    pub(crate) fn simple_top_field(&self) -> Option<&str> {
+        if !self.simple || self.root != Root::Document {
+            return None;
+        }
+        match self.segments.first()? {
+            Segment::Child(Selector::Key(k)) => Some(k),
+            _ => None,
+        }
+    }
+
     /// Selects from `value` (which plays the root): the single match, a list of all
     /// matches when there are several, or [`PathError::FieldNotFound`].
     ///

@@ -6,7 +6,7 @@ use deltaloop_engine::{Chain, Incrementalizer, ZSet};
 use deltaloop_pipeline::{Binding, CompileOptions, CompiledPipeline, Value, compile};
 use serde_json::{Value as Json, json};
 
-fn options(inputs: &[&str]) -> CompileOptions {
+pub(crate) fn options(inputs: &[&str]) -> CompileOptions {
     let mut o = CompileOptions::new("t").output(Binding::new("output"));
     for i in inputs {
         o = o.input(Binding::new(*i));
@@ -111,10 +111,10 @@ fn hard_sites_before_soft_inputs_should_stay_cartesian() {
 }
 
 /// A tiny deterministic generator.
-struct Lcg(u64);
+pub(crate) struct Lcg(pub(crate) u64);
 
 impl Lcg {
-    fn next(&mut self, n: u64) -> u64 {
+    pub(crate) fn next(&mut self, n: u64) -> u64 {
         self.0 = self
             .0
             .wrapping_mul(6_364_136_223_846_793_005)
@@ -123,7 +123,7 @@ impl Lcg {
     }
 }
 
-fn random_doc(rng: &mut Lcg, id: u64) -> Value {
+pub(crate) fn random_doc(rng: &mut Lcg, id: u64) -> Value {
     // Keys whose row identity and `@eq` disagree are here on purpose: `{"x": 1}` and
     // `{"x": 1.0}` are the same row but not `@eq`, and the two big integers widen to the
     // same float but are not `@eq` either. (A document holding `{"x": 1.0}` is marked, so
@@ -154,7 +154,11 @@ fn random_doc(rng: &mut Lcg, id: u64) -> Value {
 
 /// Random steps of deltas over `inputs`: insertions (weight 1 or 2) and retractions of
 /// earlier insertions.
-fn random_steps(seed: u64, inputs: &[&str], steps: usize) -> Vec<Vec<(String, ZSet<Value>)>> {
+pub(crate) fn random_steps(
+    seed: u64,
+    inputs: &[&str],
+    steps: usize,
+) -> Vec<Vec<(String, ZSet<Value>)>> {
     let mut rng = Lcg(seed);
     let mut live: Vec<(String, Value, i64)> = Vec::new();
     let mut out = Vec::new();

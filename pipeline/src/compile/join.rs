@@ -187,13 +187,26 @@ fn parse_index(
 /// The join key of a site: `(left namespace, left key, right key)`.
 type SiteKey = (String, Expr, Expr);
 
-/// Compiles the `@join` stage `stage` of `branch` over `feeds` (logical name, node id).
+/// A compiled `@join` and what it took over from the stages after it.
+pub(super) struct Joined {
+    /// The node carrying the joined rows.
+    pub(super) node: String,
+    /// How many of the following `@select` stages were moved before the join.
+    pub(super) pushed_stages: usize,
+    /// What is left of the next stage's predicate when only some of its conjuncts moved
+    /// (that stage is then one of the `pushed_stages` and compiles to a select of this).
+    pub(super) residual: Option<Expr>,
+}
+
+/// Compiles the `@join` stage `stage` of `branch` over `feeds` (logical name, node id);
+/// `after` are the stages that follow it.
 pub(super) fn compile(
     ctx: &mut Ctx<'_>,
     branch: &Branch,
     stage: &Stage,
     feeds: &[(String, String)],
-) -> Result<String, PipelineError> {
+    after: &[Stage],
+) -> Result<Joined, PipelineError> {
     let inputs: Vec<String> = feeds.iter().map(|(n, _)| n.clone()).collect();
     let args = parse(ctx, stage, &inputs)?;
     let predicate = ctx.expr(
@@ -207,6 +220,17 @@ pub(super) fn compile(
     )?;
     let b = branch.index;
 
+    let hard: Vec<&String> = args
+        .participants
+        .iter()
+        .filter(|p| !args.soft.contains(p))
+        .collect();
+    let soft: Vec<&String> = args
+        .participants
+        .iter()
+        .filter(|p| args.soft.contains(p))
+        .collect();
+
     // Wrap each participant as {N: doc}.
     let mut wrapped = Vec::with_capacity(args.participants.len());
     for (j, name) in args.participants.iter().enumerate() {
@@ -218,6 +242,17 @@ pub(super) fn compile(
         let id = format!("b{b}_ns_{j}_{}", sanitize(name));
         wrapped.push((name.clone(), ctx.node(id, ops::wrap(name), &[&from])?));
     }
+    let pushdown = if soft.is_empty() {
+        plan_pushdown(ctx, branch.index, after, &hard)?
+    } else {
+        Pushdown::default()
+    };
+    for (name, id, conjunct) in pushdown.filters {
+        if let Some(entry) = wrapped.iter_mut().find(|(n, _)| *n == name) {
+            let op = ops::select(&id, conjunct, ctx.clock);
+            entry.1 = ctx.node(id, op, &[&entry.1])?;
+        }
+    }
     let node_of = |name: &str| {
         wrapped
             .iter()
@@ -225,16 +260,6 @@ pub(super) fn compile(
             .map(|(_, id)| id.clone())
             .unwrap_or_default()
     };
-    let hard: Vec<&String> = args
-        .participants
-        .iter()
-        .filter(|p| !args.soft.contains(p))
-        .collect();
-    let soft: Vec<&String> = args
-        .participants
-        .iter()
-        .filter(|p| args.soft.contains(p))
-        .collect();
 
     let mut left_names: Vec<String> = Vec::new();
     let mut left = String::new();
@@ -285,7 +310,81 @@ pub(super) fn compile(
         left = ctx.node(format!("{p}_union"), Operator::plus(), &[&sel, &pad])?;
         left_names.push((*name).clone());
     }
-    Ok(left)
+    Ok(Joined {
+        node: left,
+        pushed_stages: pushdown.stages,
+        residual: pushdown.residual,
+    })
+}
+
+/// The `@select` conjuncts that move before a join (see [`plan_pushdown`]).
+#[derive(Default)]
+struct Pushdown {
+    /// `(participant, node id, conjunct)`: a select on that participant's wrapped rows.
+    filters: Vec<(String, String, Expr)>,
+    /// How many following stages moved, the last one maybe only in part.
+    stages: usize,
+    /// The rest of the last moved stage's predicate, when only a prefix of it moved.
+    residual: Option<Expr>,
+}
+
+/// Plans moving `@select` predicates that follow a join (of hard participants only) onto
+/// the participants' wrapped rows, so that rows they drop never enter the join's state.
+///
+/// `σ_p(A ⋈ B) = σ_p(A) ⋈ B` when `p` reads only `A`'s fields; a `@select` is exactly
+/// that filter when, in addition, its predicate can fail with nothing but field-not-found
+/// (which `@select` counts as `false`): otherwise a row the join drops could make the
+/// moved select fail where the original never sees the row. Such *total* predicates are
+/// recognised by [`Expr::total_on_one_field`]. A stage moves whole when its predicate is
+/// total and reads one participant; else the longest prefix of its top-level `@and` whose
+/// conjuncts each are moves, and the rest stays after the join as an `@and` (a later
+/// conjunct runs only where the earlier ones held, as before). Stages move in order and
+/// stop at the first one that does not move whole.
+fn plan_pushdown(
+    ctx: &Ctx<'_>,
+    branch: usize,
+    after: &[Stage],
+    hard: &[&String],
+) -> Result<Pushdown, PipelineError> {
+    let mut plan = Pushdown::default();
+    let participant = |field: Option<&str>| {
+        field.and_then(|f| hard.iter().find(|h| h.as_str() == f).map(|h| (*h).clone()))
+    };
+    for stage in after {
+        if stage.op != "@select" {
+            break;
+        }
+        let predicate = ctx.expr(stage, "", &stage.arg)?;
+        let b_op = format!("b{branch}_op_{}", stage.index);
+        if let Some(name) = participant(predicate.total_on_one_field(false)) {
+            plan.filters
+                .push((name, format!("{b_op}_pushed"), predicate));
+            plan.stages += 1;
+            continue;
+        }
+        let conjuncts = predicate.conjuncts();
+        let moved: Vec<String> = conjuncts
+            .iter()
+            .map_while(|c| participant(c.total_on_one_field(true)))
+            .collect();
+        if moved.is_empty() {
+            break;
+        }
+        let all = moved.len() == conjuncts.len();
+        let mut rest = conjuncts.into_iter();
+        for (c, name) in moved.into_iter().enumerate() {
+            if let Some(conjunct) = rest.next() {
+                plan.filters
+                    .push((name, format!("{b_op}_pushed_{c}"), conjunct));
+            }
+        }
+        plan.stages += 1;
+        if !all {
+            plan.residual = Some(Expr::and_of(rest.collect()));
+            break;
+        }
+    }
+    Ok(plan)
 }
 
 /// The node id and operator of a join site: an `equi_join` when `key` is given, else a

@@ -69,12 +69,22 @@ pub(super) fn compile_branch(
     plain: bool,
 ) -> Result<String, PipelineError> {
     let mut stages = branch.stages.iter();
+    // The predicate of the first stage after a `@join` that moved before it only in part.
+    let mut residual = None;
     let mut cur = match feeds {
         [(_, node)] => node.clone(),
         _ => match branch.stages.first() {
             Some(first) if first.op == "@join" => {
                 stages.next();
-                join::compile(ctx, branch, first, feeds)?
+                let joined = join::compile(ctx, branch, first, feeds, stages.as_slice())?;
+                // Stages that moved whole are done; one that moved in part is compiled
+                // below with what is left of its predicate.
+                let whole = joined.pushed_stages - usize::from(joined.residual.is_some());
+                for _ in 0..whole {
+                    stages.next();
+                }
+                residual = joined.residual;
+                joined.node
             }
             None if plain => {
                 // The empty pipeline: the identity from all sources to the output.
@@ -101,7 +111,13 @@ pub(super) fn compile_branch(
     for (i, &stage) in rest.iter().enumerate() {
         let id = format!("b{}_op_{}", branch.index, stage.index);
         let op = match stage.op.as_str() {
-            "@select" => ops::select(&id, ctx.expr(stage, "", &stage.arg)?, ctx.clock),
+            "@select" => {
+                let predicate = match residual.take() {
+                    Some(rest) if i == 0 => rest,
+                    _ => ctx.expr(stage, "", &stage.arg)?,
+                };
+                ops::select(&id, predicate, ctx.clock)
+            }
             "@project" => {
                 let p = Projection::compile(&stage.arg, ctx.registry)
                     .map_err(|e| projection_error(stage, e))?;
