@@ -25,11 +25,12 @@ use smallvec::SmallVec;
 
 mod intern;
 mod json;
-mod list_hash;
+mod list;
 mod serde_impl;
 mod yaml;
 
 pub use json::{JsonError, canonical_json, write_canonical_json};
+pub use list::List;
 pub use yaml::{YamlError, from_yaml, to_yaml};
 
 pub(crate) use intern::intern;
@@ -62,8 +63,8 @@ pub enum Value {
     Float(f64),
     /// A string.
     String(Str),
-    /// A list.
-    List(Arc<Vec<Value>>),
+    /// A list (which caches its hash, see [`List`]).
+    List(Arc<List>),
     /// A map with sorted keys and a cached hash.
     Map(Arc<Object>),
 }
@@ -148,9 +149,9 @@ impl Value {
                 None => mix(TAG_FLOAT, f.to_bits()),
             },
             Value::String(s) => mix(TAG_STR, hash_str(s)),
-            Value::List(l) => list_hash::list_hash(l, || {
-                let mut h = mix(TAG_LIST, l.len() as u64);
-                for v in l.iter() {
+            Value::List(l) => l.hash_with(|items| {
+                let mut h = mix(TAG_LIST, items.len() as u64);
+                for v in items {
                     h = mix(h, v.hash64());
                 }
                 h
@@ -234,7 +235,12 @@ impl PartialEq for Value {
                 cmp_numbers(self, other) == Ordering::Equal
             }
             (Value::String(a), Value::String(b)) => a == b,
-            (Value::List(a), Value::List(b)) => Arc::ptr_eq(a, b) || a[..] == b[..],
+            (Value::List(a), Value::List(b)) => {
+                Arc::ptr_eq(a, b)
+                    || (a.len() == b.len()
+                        && !matches!((a.cached_hash(), b.cached_hash()), (Some(x), Some(y)) if x != y)
+                        && a[..] == b[..])
+            }
             (Value::Map(a), Value::Map(b)) => Arc::ptr_eq(a, b) || **a == **b,
             _ => false,
         }
@@ -378,7 +384,7 @@ impl Value {
     /// Builds a list value.
     #[must_use]
     pub fn list(items: Vec<Value>) -> Value {
-        Value::List(Arc::new(items))
+        Value::List(Arc::new(List::from(items)))
     }
 
     /// Builds a map value from key/value pairs (a later duplicate key wins).
@@ -469,7 +475,7 @@ impl From<Str> for Value {
 }
 impl From<Vec<Value>> for Value {
     fn from(v: Vec<Value>) -> Self {
-        Value::List(Arc::new(v))
+        Value::List(Arc::new(List::from(v)))
     }
 }
 impl From<Object> for Value {

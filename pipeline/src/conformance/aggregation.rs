@@ -110,9 +110,9 @@ fn sort_at(v: &mut Value, path: &[String]) {
     match path {
         [] => {
             if let Value::List(items) = v {
-                let mut sorted = items.as_ref().clone();
+                let mut sorted = items.to_vec();
                 sorted.sort();
-                *v = Value::List(Arc::new(sorted));
+                *v = Value::list(sorted);
             }
         }
         [first, rest @ ..] => {

@@ -22,11 +22,11 @@ pub(super) fn eval(op: Op, args: &[Node], ctx: &EvalContext<'_>) -> Result<Value
 }
 
 pub(super) fn eval_list(items: &[Node], ctx: &EvalContext<'_>) -> Result<Value, EvalError> {
-    let out = items
-        .iter()
-        .map(|n| n.eval(ctx))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Value::List(Arc::new(out)))
+    let mut out = Vec::with_capacity(items.len());
+    for n in items {
+        out.push(n.eval(ctx)?);
+    }
+    Ok(Value::list(out))
 }
 
 pub(super) fn eval_dict(
@@ -34,9 +34,9 @@ pub(super) fn eval_dict(
     ctx: &EvalContext<'_>,
 ) -> Result<Value, EvalError> {
     // The keys were interned (and sorted) when the expression was compiled.
-    let out = entries
-        .iter()
-        .map(|(k, n)| n.eval(ctx).map(|v| (Arc::clone(k), v)))
-        .collect::<Result<Entries, _>>()?;
+    let mut out = Entries::with_capacity(entries.len());
+    for (k, n) in entries {
+        out.push((Arc::clone(k), n.eval(ctx)?));
+    }
     Ok(Value::Map(Arc::new(Object::from_interned(out))))
 }
