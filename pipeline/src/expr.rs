@@ -255,6 +255,11 @@ impl Expr {
     /// [`EvalError::FieldNotFound`] when a path selects nothing (and no enclosing
     /// operator handles it), other [`EvalError`]s for type errors and the like.
     pub fn eval(&self, ctx: &EvalContext<'_>) -> Result<Value, EvalError> {
+        // A lone constant path (a `@project` field, a key) only reads: no `@setField` can
+        // run, so it needs no scratch copies (an empty scratch reads as none).
+        if let Node::GetField(p @ PathArg::Const(_)) = &self.node {
+            return field::get_field(p, ctx);
+        }
         let (doc, subject) = (Scratch::default(), Scratch::default());
         let ctx = EvalContext {
             document_scratch: ctx.document_scratch.or(Some(&doc)),

@@ -432,6 +432,8 @@ type CollectBuilder<T> = Box<dyn Fn(&T, Vec<&T>, Vec<&T>) -> Result<T, UserError
 /// element.
 pub struct Collect<T: Data> {
     distinct: bool,
+    /// Whether `build` receives the source rows (else an empty list).
+    rows: bool,
     build: CollectBuilder<T>,
 }
 
@@ -454,7 +456,18 @@ impl<T: Data> Collect<T> {
     ) -> Self {
         Self {
             distinct,
+            rows: true,
             build: Box::new(build),
+        }
+    }
+
+    /// The same collection, but `build` receives an empty list of source rows: for
+    /// outputs that do not keep them, which saves a pass over the group.
+    #[must_use]
+    pub fn without_rows(self) -> Self {
+        Self {
+            rows: false,
+            ..self
         }
     }
 }
@@ -473,11 +486,13 @@ impl<T: Data> Aggregate<T> for Collect<T> {
     fn aggregate(&self, key: &T, group: &Group<T>) -> Result<Option<T>, UserError> {
         let n = usize::try_from(group.count()).unwrap_or(0);
         let mut values = Vec::with_capacity(n);
-        let mut rows = Vec::with_capacity(n);
+        let mut rows = Vec::with_capacity(if self.rows { n } else { 0 });
         for (row, value, w) in group.positive() {
             for _ in 0..w {
                 values.push(value);
-                rows.push(row);
+                if self.rows {
+                    rows.push(row);
+                }
             }
         }
         if self.distinct {
@@ -568,5 +583,29 @@ mod tests {
         rows.sort_unstable();
         assert_eq!(rows, (0..10).collect::<Vec<_>>());
         assert_eq!(g.count(), 10);
+    }
+
+    #[test]
+    fn collect_without_rows_should_build_the_same_values_and_no_rows() {
+        let mut g: Group<u32> = Group::default();
+        for (row, w) in [(1, 2), (2, 1), (3, -1), (4, 1)] {
+            g.update(&row, &(row % 2), w);
+        }
+        let seen = |rows_wanted: bool| {
+            let collect = Collect::new(true, move |_key: &u32, values, rows| {
+                assert_eq!(rows.is_empty(), !rows_wanted);
+                Ok(values.into_iter().map(|v| v * 10 + 1).sum::<u32>() * 100
+                    + u32::try_from(rows.len()).unwrap_or(0))
+            });
+            let collect = if rows_wanted {
+                collect
+            } else {
+                collect.without_rows()
+            };
+            collect.aggregate(&0, &g)
+        };
+        // Distinct values {1, 0}: (11 + 1) * 100; the rows 1, 2, 4 (distinct) are 3.
+        assert_eq!(seen(true).unwrap(), Some(1203));
+        assert_eq!(seen(false).unwrap(), Some(1200));
     }
 }

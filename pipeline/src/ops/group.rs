@@ -17,7 +17,7 @@ use serde_json::{Value as Json, json};
 use super::{Stage, label};
 use crate::clock::Clock;
 use crate::expr::Expr;
-use crate::value::{Object, Value};
+use crate::value::{Entries, Object, Value, intern};
 
 /// `group_by` with key expression `key`, optional value expression `value` and the
 /// `distinct` option; the output row is `{key, values, documents}`. `node` names the stage
@@ -70,25 +70,27 @@ pub fn group_by_with(
         };
         Ok((k, v))
     });
+    // The output keys, interned once: `documents` < `key` < `values`, the map order.
+    let [k_documents, k_key, k_values] = ["documents", "key", "values"].map(intern);
     let aggregate = Collect::new(
         distinct,
         move |key: &Value, values: Vec<&Value>, docs: Vec<&Value>| {
-            if !documents {
-                return Ok(Value::Map(Arc::new(Object::from_entries([
-                    ("key", key.clone()),
-                    ("values", Value::list(values.into_iter().cloned().collect())),
-                ]))));
+            let values = Value::list(values.into_iter().cloned().collect());
+            let mut entries = Entries::with_capacity(3);
+            if documents {
+                let docs = Value::list(docs.into_iter().cloned().collect());
+                entries.push((Arc::clone(&k_documents), docs));
             }
-            Ok(Value::Map(Arc::new(Object::from_entries([
-                ("key", key.clone()),
-                ("values", Value::list(values.into_iter().cloned().collect())),
-                (
-                    "documents",
-                    Value::list(docs.into_iter().cloned().collect()),
-                ),
-            ]))))
+            entries.push((Arc::clone(&k_key), key.clone()));
+            entries.push((Arc::clone(&k_values), values));
+            Ok(Value::Map(Arc::new(Object::from_interned(entries))))
         },
     );
+    let aggregate = if documents {
+        aggregate
+    } else {
+        aggregate.without_rows()
+    };
     Operator::GroupBy(GroupSpec {
         group,
         aggregate: Arc::new(aggregate),
