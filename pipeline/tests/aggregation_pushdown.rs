@@ -6,7 +6,7 @@ use deltaloop_engine::{Chain, Incrementalizer, ZSet};
 use deltaloop_pipeline::{CompiledPipeline, Value, compile};
 use serde_json::{Value as Json, json};
 
-use crate::aggregation_equijoin::{options, random_steps};
+use crate::aggregation_equijoin::{Lcg, options, random_steps};
 
 fn ids(p: &CompiledPipeline) -> Vec<String> {
     let mut ids: Vec<String> = p
@@ -132,19 +132,22 @@ fn outcome(p: &CompiledPipeline, steps: &[Vec<(String, ZSet<Value>)>]) -> Outcom
 }
 
 /// The pipeline `[@join, …selects]` gives the same outcome as the same pipeline with an
-/// identity `@project` after the join, where nothing can move.
-fn assert_same_as_unmoved(selects: &[Json], moves: bool) {
+/// identity `@project` after the join, where nothing can move; `moves`, when given, says
+/// whether something must have moved. Returns the number of output rows seen.
+fn same_as_unmoved(selects: &[Json], moves: Option<bool>) -> usize {
     let mut moved = vec![join()];
     moved.extend(selects.iter().cloned());
     let mut kept = vec![join(), json!({"@project": {"$.": "$."}})];
     kept.extend(selects.iter().cloned());
     let (moved, kept) = (compiled(Json::Array(moved)), compiled(Json::Array(kept)));
-    assert_eq!(
-        ids(&moved).iter().any(|id| id.contains("pushed")),
-        moves,
-        "{selects:?}: {:?}",
-        ids(&moved)
-    );
+    if let Some(moves) = moves {
+        assert_eq!(
+            ids(&moved).iter().any(|id| id.contains("pushed")),
+            moves,
+            "{selects:?}: {:?}",
+            ids(&moved)
+        );
+    }
     let mut rows = 0;
     for seed in 1..=16 {
         let steps = random_steps(seed, &["a", "b"], 8);
@@ -152,6 +155,12 @@ fn assert_same_as_unmoved(selects: &[Json], moves: bool) {
         assert_eq!(got, outcome(&kept, &steps), "{selects:?}, seed {seed}");
         rows += got.0.iter().flatten().map(ZSet::len).sum::<usize>();
     }
+    rows
+}
+
+/// [`same_as_unmoved`], and the random inputs produce rows.
+fn assert_same_as_unmoved(selects: &[Json], moves: bool) {
+    let rows = same_as_unmoved(selects, Some(moves));
     assert!(
         rows > 0,
         "{selects:?}: the random inputs should produce rows"
@@ -211,4 +220,76 @@ fn failures_should_stay_where_they_were() {
             .count();
     }
     assert!(failing > 0, "some random steps should fail");
+}
+
+/// A random predicate over the two inputs' fields: total operators, operators that fail on
+/// some of the random keys (`@gt` on strings, nulls and maps; `@add`), non-boolean operands
+/// under `@and`/`@or`/`@not`, paths into one input or both, missing fields.
+fn random_predicate(rng: &mut Lcg, depth: u32) -> Json {
+    const PATHS: [&str; 7] = [
+        "$.a.k",
+        "$.a.id",
+        "$.b.k",
+        "$.b.id",
+        "$.a.float",
+        "$.a.missing",
+        "$.b",
+    ];
+    let path = |rng: &mut Lcg| json!(PATHS[usize::try_from(rng.next(7)).unwrap()]);
+    let constant = |rng: &mut Lcg| {
+        [json!(1), json!("1"), Json::Null, json!(2.0)][usize::try_from(rng.next(4)).unwrap()]
+            .clone()
+    };
+    let pick = if depth == 0 {
+        rng.next(7)
+    } else {
+        rng.next(10)
+    };
+    match pick {
+        0 => json!({"@eq": [path(rng), constant(rng)]}),
+        1 => json!({"@neq": [path(rng), path(rng)]}),
+        2 => json!({"@exists": path(rng)}),
+        3 => json!({"@gt": [path(rng), constant(rng)]}),
+        4 => json!({"@eq": [{"@add": [path(rng), 1]}, 2]}),
+        5 => path(rng),
+        6 => json!(rng.next(2) == 0),
+        7 | 8 => {
+            let op = if pick == 7 { "@and" } else { "@or" };
+            let n = 1 + rng.next(3);
+            let args: Vec<Json> = (0..n).map(|_| random_predicate(rng, depth - 1)).collect();
+            json!({ op: args })
+        }
+        _ => json!({"@not": random_predicate(rng, depth - 1)}),
+    }
+}
+
+#[test]
+fn random_selects_should_give_the_results_of_unmoved_ones() {
+    let mut rng = Lcg(7);
+    let (mut moved, mut with_rows) = (0, 0);
+    for _ in 0..80 {
+        let n = 1 + rng.next(2);
+        let selects: Vec<Json> = (0..n)
+            .map(|_| json!({"@select": random_predicate(&mut rng, 2)}))
+            .collect();
+        let mut p = vec![join()];
+        p.extend(selects.iter().cloned());
+        if ids(&compiled(Json::Array(p)))
+            .iter()
+            .any(|id| id.contains("pushed"))
+        {
+            moved += 1;
+        }
+        if same_as_unmoved(&selects, None) > 0 {
+            with_rows += 1;
+        }
+    }
+    assert!(
+        moved > 10,
+        "the random predicates should often move ({moved} of 80)"
+    );
+    assert!(
+        with_rows > 10,
+        "the random predicates should often keep rows ({with_rows} of 80)"
+    );
 }
