@@ -13,7 +13,9 @@
 //!
 //! Groups (`Throughput::Elements(1)`):
 //! * `pipeline_endpoints_single_event/pods=N,services=N/100` for N = 10k, 100k;
-//! * `pipeline_service_health_single_event/pods=N,apps=N/100` for N = 10k, 100k.
+//! * `pipeline_service_health_single_event/pods=N,apps=N/100` for N = 10k, 100k;
+//! * `pipeline_configmap_deployment_single_event/pods=N,configmaps=N/100` for N = 10k, 100k
+//!   (N Deployments, each with a ConfigDeployment).
 //!
 //! Run: `cargo bench -p benches --bench pipeline_endpoints` (a filter such as `pods=10000`
 //! runs a subset). `deltaloop bench` measures the same workloads with latency percentiles,
@@ -113,5 +115,14 @@ fn service_health(c: &mut Criterion) {
     );
 }
 
-criterion_group!(benches, endpoints, service_health);
+fn configmap_deployment(c: &mut Criterion) {
+    single_event(
+        c,
+        Shape::ConfigmapDeployment,
+        "pipeline_configmap_deployment_single_event",
+        "configmaps",
+    );
+}
+
+criterion_group!(benches, endpoints, service_health, configmap_deployment);
 criterion_main!(benches);

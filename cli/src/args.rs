@@ -84,7 +84,8 @@ pub(crate) enum Command {
         about = "Print the circuit a pipeline compiles to (Graphviz DOT, Mermaid or wire JSON)"
     )]
     Explain(ExplainArgs),
-    /// Benchmark pipelines: generated workloads (endpoints, service-health), scaling, and
+    /// Benchmark pipelines: generated workloads (endpoints, service-health,
+    /// configmap-deployment), scaling, and
     /// replay of recorded event logs; `--json` for one machine-readable object.
     Bench(crate::bench::BenchArgs),
     /// Run Operator manifests (the Δ-controller format): on the embedded API server by

@@ -1,6 +1,7 @@
 //! `deltaloop bench`: the benchmark harness.
 //!
-//! - `bench endpoints` / `bench service-health`: generate a workload ([`workload`]), compile
+//! - `bench endpoints` / `bench service-health` / `bench configmap-deployment`: generate a
+//!   workload ([`workload`]), compile
 //!   its pipeline with the real compiler and the Incrementalizer, and measure the initial
 //!   load, single-event steps, batched steps, peak RSS, the snapshot (recompute from
 //!   scratch) baseline, and check the integrated output against a from-scratch evaluation.
@@ -40,6 +41,11 @@ pub(crate) enum BenchCommand {
     /// Monitored pods → readiness per app (cli/src/bench/service-health.yaml): a second
     /// shape (no join, a JSONPath filter in a projection).
     ServiceHealth(WorkloadArgs),
+    /// ConfigMap ⋈ ConfigDeployment ⋈ Deployment → Deployment patches
+    /// (examples/pipelines/configmap-deployment.yaml): a third shape (a three-input join,
+    /// fan-out: a ConfigMap change re-patches every Deployment linked to it). `--services`
+    /// counts ConfigMaps, `--pods` Deployments (each with its ConfigDeployment).
+    ConfigmapDeployment(WorkloadArgs),
     /// Single-event steps at several sizes (default 10k, 100k, 1M pods with 100 pods per
     /// service) and each size's per-event cost relative to the first.
     Scaling(ScalingArgs),
@@ -72,10 +78,10 @@ pub(crate) struct CommonArgs {
 /// Arguments of a generated workload.
 #[derive(Debug, Args)]
 pub(crate) struct WorkloadArgs {
-    /// Services (endpoints) or apps (service-health).
+    /// Services (endpoints), apps (service-health) or ConfigMaps (configmap-deployment).
     #[arg(long, default_value_t = 1000)]
     pub(crate) services: usize,
-    /// Pods.
+    /// Pods, or Deployments (configmap-deployment).
     #[arg(long, default_value_t = 100_000)]
     pub(crate) pods: usize,
     /// The seed of the generator.
@@ -130,6 +136,8 @@ pub(crate) enum WorkloadName {
     Endpoints,
     /// Monitored pods → readiness per app.
     ServiceHealth,
+    /// ConfigMap ⋈ ConfigDeployment ⋈ Deployment → Deployment patches.
+    ConfigmapDeployment,
 }
 
 /// Arguments of `bench replay`.
@@ -167,6 +175,7 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
         BenchCommand::Endpoints(a) => workload_run(Shape::Endpoints, a),
         BenchCommand::ServiceHealth(a) => workload_run(Shape::ServiceHealth, a),
+        BenchCommand::ConfigmapDeployment(a) => workload_run(Shape::ConfigmapDeployment, a),
         BenchCommand::Scaling(a) => scaling_run(a),
         BenchCommand::Replay(a) => {
             check_engine(&a.common)?;
@@ -209,6 +218,7 @@ fn scaling_run(a: &ScalingArgs) -> anyhow::Result<ExitCode> {
     let shape = match a.workload {
         WorkloadName::Endpoints => Shape::Endpoints,
         WorkloadName::ServiceHealth => Shape::ServiceHealth,
+        WorkloadName::ConfigmapDeployment => Shape::ConfigmapDeployment,
     };
     if a.sizes.is_empty() {
         bail!("--sizes: give at least one pod count");

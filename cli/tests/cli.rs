@@ -614,6 +614,25 @@ fn bench_service_health_and_scaling_should_check_out() {
 }
 
 #[test]
+fn bench_configmap_deployment_should_check_out_and_patch_every_deployment() {
+    let mut args = vec!["configmap-deployment"];
+    args.extend(BENCH_SMALL);
+    args.push("--json");
+    let r = bench_json(&args);
+    assert_eq!(r["checksum_ok"], true, "{r}");
+    assert_eq!(r["workload"], "configmap-deployment");
+    // One patch per Deployment: every ConfigDeployment names a ConfigMap of its namespace.
+    assert_eq!(r["output_rows"], 2000, "{r}");
+    assert!(r["single_p50_us"].is_number() && r["batch1000_events_per_s"].is_number());
+    assert!(
+        r["population"]
+            .as_str()
+            .is_some_and(|p| p.contains("20 ConfigMaps")),
+        "{r}"
+    );
+}
+
+#[test]
 fn bench_with_engine_dd_should_say_it_is_not_built() {
     let out = deltaloop()
         .args(["bench", "endpoints", "--engine", "dd", "--pods", "10"])

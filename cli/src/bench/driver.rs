@@ -359,6 +359,7 @@ fn params_report(r: &mut Report, shape: Shape, plan: &Plan, g: &Generator) {
     r.put("engine", "deltaloop");
     r.put("services", g.params().services);
     r.put("pods", g.params().pods);
+    r.put("population", shape.population(g.params()));
     r.put("seed", plan.params.seed);
     r.put("events", plan.events);
     r.put("batch_events", plan.batch_events);

@@ -105,10 +105,9 @@ pub(crate) fn workload_text(r: &Report) -> String {
     let n = |k: &str| num(r, k);
     let _ = writeln!(
         s,
-        "workload {}: {} services, {} pods, seed {} (engine {})",
+        "workload {}: {}, seed {} (engine {})",
         n("workload"),
-        n("services"),
-        n("pods"),
+        n("population"),
         n("seed"),
         n("engine")
     );

@@ -19,8 +19,16 @@
 //!   monitored pods, projects `{app, namespace, name, ready}` (a JSONPath filter over the
 //!   conditions), groups by app and namespace, and projects a `ServiceHealth` document.
 //!   Events: 50 % readiness flips, 20 % monitoring-label toggles, 30 % delete + re-add.
+//! - [`Shape::ConfigmapDeployment`]: ConfigMaps (`cm-<i>` in namespace `ns-<i mod 10>`),
+//!   Deployments (`deploy-<j>`) and one ConfigDeployment per Deployment naming it and a
+//!   ConfigMap of its namespace (`configmap` count = `services`, deployments = `pods`). The
+//!   pipeline is `examples/pipelines/configmap-deployment.yaml`: a three-input join and a
+//!   `@project` into a Deployment patch carrying the ConfigMap's resourceVersion. Events:
+//!   50 % ConfigMap data changes (every Deployment linked to it gets a new patch), 30 %
+//!   Deployment replica changes (the patch does not change), 20 % ConfigDeployments
+//!   re-pointed to another ConfigMap of the namespace.
 //!
-//! Every event retracts the pod's current document and inserts its new one.
+//! Every event retracts the object's current document and inserts its new one.
 
 use deltaloop_pipeline::Value;
 
@@ -28,6 +36,9 @@ use deltaloop_pipeline::Value;
 const ENDPOINTS_PIPELINE: &str = include_str!("../../../examples/pipelines/endpoints.yaml");
 /// The service-health pipeline.
 const SERVICE_HEALTH_PIPELINE: &str = include_str!("service-health.yaml");
+/// The configmap-deployment pipeline (an example users run with `deltaloop eval`).
+const CONFIGMAP_DEPLOYMENT_PIPELINE: &str =
+    include_str!("../../../examples/pipelines/configmap-deployment.yaml");
 
 /// Namespaces the services are spread over.
 const NAMESPACES: usize = 10;
@@ -71,6 +82,8 @@ pub(crate) enum Shape {
     Endpoints,
     /// Monitored pods → readiness per app.
     ServiceHealth,
+    /// ConfigMap ⋈ ConfigDeployment ⋈ Deployment → Deployment patches.
+    ConfigmapDeployment,
 }
 
 impl Shape {
@@ -79,6 +92,7 @@ impl Shape {
         match self {
             Shape::Endpoints => "endpoints",
             Shape::ServiceHealth => "service-health",
+            Shape::ConfigmapDeployment => "configmap-deployment",
         }
     }
 
@@ -87,6 +101,7 @@ impl Shape {
         match self {
             Shape::Endpoints => ENDPOINTS_PIPELINE,
             Shape::ServiceHealth => SERVICE_HEALTH_PIPELINE,
+            Shape::ConfigmapDeployment => CONFIGMAP_DEPLOYMENT_PIPELINE,
         }
     }
 
@@ -96,11 +111,24 @@ impl Shape {
             .map_err(|e| format!("the {} pipeline: {e}", self.name()))
     }
 
+    /// What `services` and `pods` count in this workload, for reports.
+    pub(crate) fn population(self, p: Params) -> String {
+        match self {
+            Shape::Endpoints => format!("{} services, {} pods", p.services, p.pods),
+            Shape::ServiceHealth => format!("{} apps, {} pods", p.services, p.pods),
+            Shape::ConfigmapDeployment => format!(
+                "{} ConfigMaps, {} Deployments with a ConfigDeployment each",
+                p.services, p.pods
+            ),
+        }
+    }
+
     /// The pipeline's inputs, in join order.
     pub(crate) fn inputs(self) -> &'static [&'static str] {
         match self {
             Shape::Endpoints => &["Pod", "Service"],
             Shape::ServiceHealth => &["Pod"],
+            Shape::ConfigmapDeployment => &["ConfigMap", "ConfigDeployment", "Deployment"],
         }
     }
 }
@@ -108,9 +136,9 @@ impl Shape {
 /// The generator's parameters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Params {
-    /// Services (endpoints) or apps (service-health).
+    /// Services (endpoints), apps (service-health) or ConfigMaps (configmap-deployment).
     pub(crate) services: usize,
-    /// Pods.
+    /// Pods, or Deployments (configmap-deployment, one ConfigDeployment each).
     pub(crate) pods: usize,
     /// The seed.
     pub(crate) seed: u64,
@@ -119,7 +147,7 @@ pub(crate) struct Params {
 /// What an event does.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum EventKind {
-    /// A field of the pod changed (phase, IP, readiness, label).
+    /// A field of the object changed (phase, IP, readiness, label, data, replicas, target).
     Update,
     /// The pod was deleted and re-created under the same name.
     DeleteReadd,
@@ -157,6 +185,21 @@ struct PodState {
     node: u64,
 }
 
+/// The objects of the configmap-deployment workload and their mutable fields.
+#[derive(Debug, Default)]
+struct ConfigObjects {
+    configmaps: Vec<Value>,
+    /// The data revision of each ConfigMap.
+    revisions: Vec<u64>,
+    deployments: Vec<Value>,
+    /// The replica count of each Deployment.
+    replicas: Vec<u64>,
+    /// One ConfigDeployment per Deployment, at the same index.
+    links: Vec<Value>,
+    /// The ConfigMap each ConfigDeployment names.
+    targets: Vec<usize>,
+}
+
 /// The generator: the current documents, and the event stream.
 #[derive(Debug)]
 pub(crate) struct Generator {
@@ -166,6 +209,7 @@ pub(crate) struct Generator {
     states: Vec<PodState>,
     pods: Vec<Value>,
     services: Vec<Value>,
+    config: ConfigObjects,
     next_ip: u32,
     resource_version: u64,
 }
@@ -193,9 +237,14 @@ impl Generator {
             states: Vec::with_capacity(params.pods),
             pods: Vec::with_capacity(params.pods),
             services: Vec::new(),
+            config: ConfigObjects::default(),
             next_ip: u32::from_be_bytes([10, 0, 0, 1]),
             resource_version: 1000,
         };
+        if shape == Shape::ConfigmapDeployment {
+            g.config_objects();
+            return g;
+        }
         if shape == Shape::Endpoints {
             g.services = (0..params.services).map(|i| g.service_doc(i)).collect();
         }
@@ -230,12 +279,22 @@ impl Generator {
                 ("Pod", self.pods.as_slice()),
             ],
             Shape::ServiceHealth => vec![("Pod", self.pods.as_slice())],
+            Shape::ConfigmapDeployment => vec![
+                ("ConfigMap", self.config.configmaps.as_slice()),
+                ("ConfigDeployment", self.config.links.as_slice()),
+                ("Deployment", self.config.deployments.as_slice()),
+            ],
         }
     }
 
     /// The number of documents of every input.
     pub(crate) fn rows(&self) -> usize {
-        self.pods.len() + self.services.len()
+        let c = &self.config;
+        self.pods.len()
+            + self.services.len()
+            + c.configmaps.len()
+            + c.deployments.len()
+            + c.links.len()
     }
 
     fn fresh_ip(&mut self) -> u32 {
@@ -256,7 +315,7 @@ impl Generator {
     fn app(&self, service: usize) -> String {
         match self.shape {
             Shape::Endpoints => format!("app-{}", service / NAMESPACES),
-            Shape::ServiceHealth => format!("app-{service}"),
+            Shape::ServiceHealth | Shape::ConfigmapDeployment => format!("app-{service}"),
         }
     }
 
@@ -347,9 +406,184 @@ impl Generator {
         ])
     }
 
+    /// Generates the configmap-deployment objects: `services` ConfigMaps, `pods`
+    /// Deployments, and a ConfigDeployment per Deployment naming the ConfigMap
+    /// `j mod services` (which fixes the Deployment's namespace).
+    fn config_objects(&mut self) {
+        let (maps, deployments) = (self.params.services, self.params.pods);
+        for i in 0..maps {
+            let doc = self.configmap_doc(i, 0);
+            self.config.configmaps.push(doc);
+            self.config.revisions.push(0);
+        }
+        for j in 0..deployments {
+            let target = j % maps;
+            let replicas = 1 + self.rng.below(5);
+            let doc = self.deployment_doc(j, target, replicas);
+            self.config.deployments.push(doc);
+            self.config.replicas.push(replicas);
+            let link = self.link_doc(j, target);
+            self.config.links.push(link);
+            self.config.targets.push(target);
+        }
+    }
+
+    fn configmap_doc(&mut self, i: usize, revision: u64) -> Value {
+        Value::map([
+            ("apiVersion", s("v1")),
+            ("kind", s("ConfigMap")),
+            (
+                "metadata",
+                Value::map([
+                    ("name", Value::string(format!("cm-{i}"))),
+                    ("namespace", Value::string(self.namespace(i))),
+                    (
+                        "resourceVersion",
+                        Value::string(self.next_resource_version()),
+                    ),
+                ]),
+            ),
+            (
+                "data",
+                Value::map([
+                    (
+                        "config.yaml",
+                        Value::string(format!("revision: {revision}")),
+                    ),
+                    ("LOG_LEVEL", s("info")),
+                ]),
+            ),
+        ])
+    }
+
+    fn deployment_doc(&mut self, j: usize, target: usize, replicas: u64) -> Value {
+        let app = format!("app-{j}");
+        Value::map([
+            ("apiVersion", s("apps/v1")),
+            ("kind", s("Deployment")),
+            (
+                "metadata",
+                Value::map([
+                    ("name", Value::string(format!("deploy-{j}"))),
+                    ("namespace", Value::string(self.namespace(target))),
+                    (
+                        "resourceVersion",
+                        Value::string(self.next_resource_version()),
+                    ),
+                ]),
+            ),
+            (
+                "spec",
+                Value::map([
+                    ("replicas", Value::Int(i64::try_from(replicas).unwrap_or(1))),
+                    (
+                        "selector",
+                        Value::map([(
+                            "matchLabels",
+                            Value::map([("app", Value::string(app.as_str()))]),
+                        )]),
+                    ),
+                    (
+                        "template",
+                        Value::map([(
+                            "spec",
+                            Value::map([(
+                                "containers",
+                                Value::list(vec![Value::map([
+                                    ("name", Value::string(app.as_str())),
+                                    (
+                                        "image",
+                                        Value::string(format!("registry.example/{app}:1.0")),
+                                    ),
+                                ])]),
+                            )]),
+                        )]),
+                    ),
+                ]),
+            ),
+        ])
+    }
+
+    fn link_doc(&mut self, j: usize, target: usize) -> Value {
+        Value::map([
+            ("apiVersion", s("dcontroller.io/v1alpha1")),
+            ("kind", s("ConfigDeployment")),
+            (
+                "metadata",
+                Value::map([
+                    ("name", Value::string(format!("deploy-{j}-config"))),
+                    ("namespace", Value::string(self.namespace(target))),
+                    (
+                        "resourceVersion",
+                        Value::string(self.next_resource_version()),
+                    ),
+                ]),
+            ),
+            (
+                "spec",
+                Value::map([
+                    ("configMap", Value::string(format!("cm-{target}"))),
+                    ("deployment", Value::string(format!("deploy-{j}"))),
+                ]),
+            ),
+        ])
+    }
+
+    /// The next configmap-deployment event (see the module docs).
+    fn next_config_event(&mut self) -> Event {
+        let (maps, deployments) = (self.config.configmaps.len(), self.config.deployments.len());
+        let roll = self.rng.below(100);
+        let (kind, docs, i, new) = if roll < 50 || deployments == 0 {
+            let i = self.rng.index(maps);
+            let revision = self.config.revisions.get(i).map_or(1, |r| r + 1);
+            let new = self.configmap_doc(i, revision);
+            if let Some(r) = self.config.revisions.get_mut(i) {
+                *r = revision;
+            }
+            ("ConfigMap", &mut self.config.configmaps, i, new)
+        } else if roll < 80 {
+            let j = self.rng.index(deployments);
+            let replicas = 1 + self.rng.below(5);
+            let target = self.config.targets.get(j).copied().unwrap_or(0);
+            let new = self.deployment_doc(j, target, replicas);
+            if let Some(r) = self.config.replicas.get_mut(j) {
+                *r = replicas;
+            }
+            ("Deployment", &mut self.config.deployments, j, new)
+        } else {
+            // Another ConfigMap of the same namespace (namespaces are `index mod 10`).
+            let j = self.rng.index(deployments);
+            let old = self.config.targets.get(j).copied().unwrap_or(0);
+            let pick = self.rng.index(maps);
+            let mut target = pick - pick % NAMESPACES + old % NAMESPACES;
+            if target >= maps {
+                target = old % NAMESPACES;
+            }
+            let new = self.link_doc(j, target);
+            if let Some(t) = self.config.targets.get_mut(j) {
+                *t = target;
+            }
+            ("ConfigDeployment", &mut self.config.links, j, new)
+        };
+        let old = docs
+            .get_mut(i)
+            .map(|d| std::mem::replace(d, new.clone()))
+            .unwrap_or_default();
+        Event {
+            kind,
+            what: EventKind::Update,
+            old,
+            new,
+        }
+    }
+
     /// The next event: picks a pod uniformly, changes it, and returns its old and new
-    /// documents (the generator's state moves on to the new one).
+    /// documents (the generator's state moves on to the new one). In the
+    /// configmap-deployment workload: a ConfigMap, Deployment or ConfigDeployment instead.
     pub(crate) fn next_event(&mut self) -> Event {
+        if self.shape == Shape::ConfigmapDeployment {
+            return self.next_config_event();
+        }
         let i = self.rng.index(self.states.len().max(1));
         let Some(mut st) = self.states.get(i).cloned() else {
             // No pods: an event on a pod that never existed would be meaningless.
