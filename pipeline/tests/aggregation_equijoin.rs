@@ -66,6 +66,44 @@ fn eq_conjunct_of_and_should_compile_to_an_equi_join() {
 }
 
 #[test]
+fn joins_of_three_keyed_by_every_conjunct_should_check_inside_each_site() {
+    let p = compile(
+        &json!([{"@join": {"@and": [
+            {"@eq": ["$.a.k", "$.b.k"]},
+            {"@eq": ["$.c.id", "$.b.id"]},
+            {"@eq": ["$.c.k", "$.b.k"]}
+        ]}}]),
+        &options(&["a", "b", "c"]),
+    )
+    .unwrap();
+    assert!(!p.circuit().contains("b0_join_select"));
+    let wire = |id| deltaloop_pipeline::ops::wire_json(p.circuit().node(id).unwrap()).unwrap();
+    assert_eq!(wire("b0_join_eq_0")["keyConjuncts"], json!(1));
+    assert_eq!(
+        wire("b0_join_eq_0")["predicate"],
+        json!({"@and": [{"@eq": ["$.a.k", "$.b.k"]}]})
+    );
+    // The second site keys on both conjuncts relating `c` to `b`.
+    assert_eq!(wire("b0_join_eq_1")["keyConjuncts"], json!(2));
+    // A conjunct no site keys on keeps the select after the last site.
+    for extra in [
+        json!({"@gt": ["$.c.id", 0]}),
+        json!({"@eq": ["$.c.k", "$.a.k"]}),
+    ] {
+        let p = compile(
+            &json!([{"@join": {"@and": [
+                {"@eq": ["$.a.k", "$.b.k"]},
+                {"@eq": ["$.c.id", "$.b.id"]},
+                extra
+            ]}}]),
+            &options(&["a", "b", "c"]),
+        )
+        .unwrap();
+        assert!(p.circuit().contains("b0_join_select"));
+    }
+}
+
+#[test]
 fn comparison_without_eq_should_stay_cartesian() {
     let p = compile(
         &json!([{"@join": {"@gt": ["$.a.k", "$.b.k"]}}]),
@@ -277,6 +315,12 @@ fn equi_join_should_match_cartesian_with_extra_conjuncts() {
 #[test]
 fn equi_join_should_match_cartesian_on_three_inputs() {
     let p = json!({"@and": [{"@eq": ["$.a.k", "$.b.k"]}, {"@eq": ["$.c.id", "$.b.id"]}]});
+    assert_same_as_cartesian(p.clone(), hidden(&p), &["a", "b", "c"]);
+    // A composite key at the second site (the same pair of fields, written both ways),
+    // checked inside it.
+    let p = json!({"@and": [
+        {"@eq": ["$.a.k", "$.b.k"]}, {"@eq": ["$.c.id", "$.b.id"]}, {"@eq": ["$.b.id", "$.c.id"]}
+    ]});
     assert_same_as_cartesian(p.clone(), hidden(&p), &["a", "b", "c"]);
 }
 

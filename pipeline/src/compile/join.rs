@@ -9,8 +9,10 @@
 //! 3. Hard participants are joined left-deep (`b<i>_join_cart_<n>` or `b<i>_join_eq_<n>`).
 //!    With ≥ 2 hard and no soft participants the predicate is applied to every joined row
 //!    (field-not-found is `false`): by a select after the last site (`b<i>_join_select`),
-//!    or, for exactly two hard participants joined by an `equi_join`, inside the join
-//!    ([`ops::equi_join_checked`]), which skips it where the key decides it.
+//!    or inside the joins ([`ops::equi_join_checked`]), which skip it where the key
+//!    decides it: for exactly two hard participants joined by an `equi_join`, the one site
+//!    checks the whole predicate; for more, when every conjunct is an `@eq` that some site
+//!    keys on, each site checks its own conjuncts.
 //! 4. Each soft participant `S` is left-joined onto the current stream `L`
 //!    (`b<i>_lj<n>_*`): `sel = σ(L × S)`, `anti = L − distinct(π_L(sel))`,
 //!    `result = sel + pad_S(anti)`, where `pad_S` sets `S: null`.
@@ -264,7 +266,14 @@ pub(super) fn compile(
     let mut left_names: Vec<String> = Vec::new();
     let mut left = String::new();
     // The predicate of a join of exactly two hard inputs is checked inside an equi-join
-    // (see `ops::equi_join_checked`) rather than by a select after it.
+    // (see `ops::equi_join_checked`) rather than by a select after it; so is that of a join
+    // of more, when each of its conjuncts is an `@eq` that one site keys on: each site then
+    // checks its own conjuncts.
+    let per_site = if hard.len() > 2 && soft.is_empty() && args.index.is_none() {
+        site_conjuncts(&args, &hard)
+    } else {
+        None
+    };
     let mut checked = false;
     for (n, name) in hard.iter().enumerate() {
         if n == 0 {
@@ -272,11 +281,18 @@ pub(super) fn compile(
         } else {
             let auto = soft.is_empty();
             let key = site_key(&args, &left_names, name, auto);
-            let check =
-                (hard.len() == 2 && soft.is_empty() && key.is_some()).then(|| ops::JoinCheck {
-                    predicate: predicate.clone(),
-                    key_conjuncts: key_conjuncts(&args, &left_names, name),
-                });
+            let check = match per_site.as_ref().and_then(|sites| sites.get(n - 1)) {
+                Some(conjuncts) => Some(ops::JoinCheck {
+                    predicate: ctx.expr(stage, "", &and_of(conjuncts))?,
+                    key_conjuncts: Some(conjuncts.len()),
+                }),
+                None => {
+                    (hard.len() == 2 && soft.is_empty() && key.is_some()).then(|| ops::JoinCheck {
+                        predicate: predicate.clone(),
+                        key_conjuncts: key_conjuncts(&args, &left_names, name),
+                    })
+                }
+            };
             checked |= check.is_some();
             let op = site_op(ctx, key, check, name, &format!("b{b}_join"), n - 1);
             let (id, op) = op;
@@ -474,6 +490,44 @@ fn key_conjuncts(args: &JoinArgs, left_names: &[String], right: &str) -> Option<
         .collect::<Option<_>>()?;
     let first = keys.first()?.0;
     keys.iter().all(|k| k.0 == first).then_some(keys.len())
+}
+
+/// For a join of three or more hard inputs: the conjuncts each join site keys on, in site
+/// order, when together they are *all* of the predicate's conjuncts and every site has at
+/// least one (so that the sites' checks of their own conjuncts are the predicate). `None`
+/// otherwise.
+///
+/// A site keys on the `@eq` conjuncts relating its input to the first earlier input that
+/// one of them names (see [`site_key`]). Each conjunct relates two inputs, so at most the
+/// site of the later of the two keys on it.
+fn site_conjuncts<'a>(args: &'a JoinArgs, hard: &[&String]) -> Option<Vec<Vec<&'a Value>>> {
+    let mut all = Vec::new();
+    conjuncts_of(&args.predicate, &mut all);
+    let mut covered = vec![false; all.len()];
+    let mut sites = Vec::with_capacity(hard.len().saturating_sub(1));
+    for n in 1..hard.len() {
+        let left_names: Vec<String> = hard.iter().take(n).map(|h| (*h).clone()).collect();
+        let right = hard.get(n)?;
+        let keys = conjunct_keys(args, &left_names, right);
+        let left_ns = keys.iter().flatten().map(|k| k.0).next()?;
+        let mut mine = Vec::new();
+        for (i, key) in keys.iter().enumerate() {
+            if key.as_ref().is_some_and(|k| k.0 == left_ns) {
+                mine.push(*all.get(i)?);
+                *covered.get_mut(i)? = true;
+            }
+        }
+        sites.push(mine);
+    }
+    covered.iter().all(|c| *c).then_some(sites)
+}
+
+/// `{"@and": conjuncts}`.
+fn and_of(conjuncts: &[&Value]) -> Value {
+    Value::map([(
+        "@and",
+        Value::list(conjuncts.iter().map(|c| (*c).clone()).collect()),
+    )])
 }
 
 /// The key paths of each conjunct of the predicate (see [`eq_key`]): `None` for a conjunct
