@@ -428,21 +428,24 @@ impl Generator {
         }
     }
 
+    /// `{name, namespace, resourceVersion}`: the namespace of ConfigMap `namespace_of`, a
+    /// fresh resourceVersion.
+    fn metadata(&mut self, name: String, namespace_of: usize) -> Value {
+        Value::map([
+            ("name", Value::string(name)),
+            ("namespace", Value::string(self.namespace(namespace_of))),
+            (
+                "resourceVersion",
+                Value::string(self.next_resource_version()),
+            ),
+        ])
+    }
+
     fn configmap_doc(&mut self, i: usize, revision: u64) -> Value {
         Value::map([
             ("apiVersion", s("v1")),
             ("kind", s("ConfigMap")),
-            (
-                "metadata",
-                Value::map([
-                    ("name", Value::string(format!("cm-{i}"))),
-                    ("namespace", Value::string(self.namespace(i))),
-                    (
-                        "resourceVersion",
-                        Value::string(self.next_resource_version()),
-                    ),
-                ]),
-            ),
+            ("metadata", self.metadata(format!("cm-{i}"), i)),
             (
                 "data",
                 Value::map([
@@ -461,17 +464,7 @@ impl Generator {
         Value::map([
             ("apiVersion", s("apps/v1")),
             ("kind", s("Deployment")),
-            (
-                "metadata",
-                Value::map([
-                    ("name", Value::string(format!("deploy-{j}"))),
-                    ("namespace", Value::string(self.namespace(target))),
-                    (
-                        "resourceVersion",
-                        Value::string(self.next_resource_version()),
-                    ),
-                ]),
-            ),
+            ("metadata", self.metadata(format!("deploy-{j}"), target)),
             (
                 "spec",
                 Value::map([
@@ -510,14 +503,7 @@ impl Generator {
             ("kind", s("ConfigDeployment")),
             (
                 "metadata",
-                Value::map([
-                    ("name", Value::string(format!("deploy-{j}-config"))),
-                    ("namespace", Value::string(self.namespace(target))),
-                    (
-                        "resourceVersion",
-                        Value::string(self.next_resource_version()),
-                    ),
-                ]),
+                self.metadata(format!("deploy-{j}-config"), target),
             ),
             (
                 "spec",
