@@ -193,10 +193,10 @@ type SiteKey = (String, Expr, Expr);
 pub(super) struct Joined {
     /// The node carrying the joined rows.
     pub(super) node: String,
-    /// How many of the following `@select` stages were moved before the join.
+    /// How many of the following `@select` stages moved whole before the join.
     pub(super) pushed_stages: usize,
-    /// What is left of the next stage's predicate when only some of its conjuncts moved
-    /// (that stage is then one of the `pushed_stages` and compiles to a select of this).
+    /// What is left of the predicate of the stage after those when only some of its
+    /// conjuncts moved: that stage compiles to a select of this.
     pub(super) residual: Option<Expr>,
 }
 
@@ -338,9 +338,9 @@ pub(super) fn compile(
 struct Pushdown {
     /// `(participant, node id, conjunct)`: a select on that participant's wrapped rows.
     filters: Vec<(String, String, Expr)>,
-    /// How many following stages moved, the last one maybe only in part.
+    /// How many following stages moved whole.
     stages: usize,
-    /// The rest of the last moved stage's predicate, when only a prefix of it moved.
+    /// The rest of the next stage's predicate, when only a prefix of it moved.
     residual: Option<Expr>,
 }
 
@@ -388,17 +388,15 @@ fn plan_pushdown(
         }
         let all = moved.len() == conjuncts.len();
         let mut rest = conjuncts.into_iter();
-        for (c, name) in moved.into_iter().enumerate() {
-            if let Some(conjunct) = rest.next() {
-                plan.filters
-                    .push((name, format!("{b_op}_pushed_{c}"), conjunct));
-            }
+        for (c, (name, conjunct)) in moved.into_iter().zip(rest.by_ref()).enumerate() {
+            plan.filters
+                .push((name, format!("{b_op}_pushed_{c}"), conjunct));
         }
-        plan.stages += 1;
         if !all {
             plan.residual = Some(Expr::and_of(rest.collect()));
             break;
         }
+        plan.stages += 1;
     }
     Ok(plan)
 }
@@ -452,15 +450,10 @@ fn site_key(args: &JoinArgs, left_names: &[String], right: &str, auto: bool) -> 
     if !auto {
         return None;
     }
-    // Every `@eq` conjunct between the first matching left input and `right` is part of the
-    // key: one conjunct gives a plain key, several a composite (list) key, so that rows
-    // match only when all of them can hold.
-    let keys: Vec<(&str, String, String)> = conjunct_keys(args, left_names, right)
-        .into_iter()
-        .flatten()
-        .collect();
-    let (left_ns, _, _) = keys.first()?;
-    let keys: Vec<&(&str, String, String)> = keys.iter().filter(|k| k.0 == *left_ns).collect();
+    // One conjunct gives a plain key, several a composite (list) key, so that rows match
+    // only when all of them can hold.
+    let keys = site_eqs(args, left_names, right).keys;
+    let (_, left_ns, _, _) = keys.first()?;
     let compile = |paths: Vec<&String>| {
         let json = match paths.as_slice() {
             [one] => serde_json::Value::String((*one).clone()),
@@ -473,8 +466,8 @@ fn site_key(args: &JoinArgs, left_names: &[String], right: &str, auto: bool) -> 
         };
         Expr::compile_json(&json.to_string()).ok()
     };
-    let left_key = compile(keys.iter().map(|k| &k.1).collect())?;
-    let right_key = compile(keys.iter().map(|k| &k.2).collect())?;
+    let left_key = compile(keys.iter().map(|k| &k.2).collect())?;
+    let right_key = compile(keys.iter().map(|k| &k.3).collect())?;
     Some(((*left_ns).to_owned(), left_key, right_key))
 }
 
@@ -485,21 +478,15 @@ fn key_conjuncts(args: &JoinArgs, left_names: &[String], right: &str) -> Option<
     if args.index.is_some() {
         return None;
     }
-    let keys: Vec<(&str, String, String)> = conjunct_keys(args, left_names, right)
-        .into_iter()
-        .collect::<Option<_>>()?;
-    let first = keys.first()?.0;
-    keys.iter().all(|k| k.0 == first).then_some(keys.len())
+    let eqs = site_eqs(args, left_names, right);
+    (!eqs.keys.is_empty() && eqs.keys.len() == eqs.conjuncts).then_some(eqs.keys.len())
 }
 
 /// For a join of three or more hard inputs: the conjuncts each join site keys on, in site
 /// order, when together they are *all* of the predicate's conjuncts and every site has at
 /// least one (so that the sites' checks of their own conjuncts are the predicate). `None`
-/// otherwise.
-///
-/// A site keys on the `@eq` conjuncts relating its input to the first earlier input that
-/// one of them names (see [`site_key`]). Each conjunct relates two inputs, so at most the
-/// site of the later of the two keys on it.
+/// otherwise. Each conjunct relates two inputs, so at most the site of the later of the
+/// two keys on it.
 fn site_conjuncts<'a>(args: &'a JoinArgs, hard: &[&String]) -> Option<Vec<Vec<&'a Value>>> {
     let mut all = Vec::new();
     conjuncts_of(&args.predicate, &mut all);
@@ -507,15 +494,14 @@ fn site_conjuncts<'a>(args: &'a JoinArgs, hard: &[&String]) -> Option<Vec<Vec<&'
     let mut sites = Vec::with_capacity(hard.len().saturating_sub(1));
     for n in 1..hard.len() {
         let left_names: Vec<String> = hard.iter().take(n).map(|h| (*h).clone()).collect();
-        let right = hard.get(n)?;
-        let keys = conjunct_keys(args, &left_names, right);
-        let left_ns = keys.iter().flatten().map(|k| k.0).next()?;
-        let mut mine = Vec::new();
-        for (i, key) in keys.iter().enumerate() {
-            if key.as_ref().is_some_and(|k| k.0 == left_ns) {
-                mine.push(*all.get(i)?);
-                *covered.get_mut(i)? = true;
-            }
+        let keys = site_eqs(args, &left_names, hard.get(n)?).keys;
+        if keys.is_empty() {
+            return None;
+        }
+        let mut mine = Vec::with_capacity(keys.len());
+        for (i, ..) in keys {
+            mine.push(*all.get(i)?);
+            *covered.get_mut(i)? = true;
         }
         sites.push(mine);
     }
@@ -530,19 +516,36 @@ fn and_of(conjuncts: &[&Value]) -> Value {
     )])
 }
 
-/// The key paths of each conjunct of the predicate (see [`eq_key`]): `None` for a conjunct
-/// that is not an `@eq` relating one of `left_names` to `right`.
-fn conjunct_keys<'a>(
-    args: &'a JoinArgs,
-    left_names: &[String],
-    right: &str,
-) -> Vec<Option<(&'a str, String, String)>> {
+/// The `@eq` conjuncts the automatic key of a site is made of (see [`site_eqs`]).
+struct SiteEqs<'a> {
+    /// `(index among the predicate's conjuncts, left input, left path, right path)`, in
+    /// the predicate's order, the paths on each input's own document.
+    keys: Vec<(usize, &'a str, String, String)>,
+    /// How many conjuncts the predicate has.
+    conjuncts: usize,
+}
+
+/// The conjuncts the automatic key of the site joining `left_names` with `right` is made
+/// of: every `@eq` conjunct (see [`eq_key`]) between `right` and the first left input
+/// that one of them names.
+fn site_eqs<'a>(args: &'a JoinArgs, left_names: &[String], right: &str) -> SiteEqs<'a> {
     let mut conjuncts = Vec::new();
     conjuncts_of(&args.predicate, &mut conjuncts);
-    conjuncts
-        .into_iter()
-        .map(|c| eq_key(c, &args.participants, left_names, right))
-        .collect()
+    let all: Vec<(usize, &str, String, String)> = conjuncts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| {
+            eq_key(c, &args.participants, left_names, right).map(|(ns, l, r)| (i, ns, l, r))
+        })
+        .collect();
+    let keys = match all.first() {
+        Some(&(_, first, ..)) => all.into_iter().filter(|k| k.1 == first).collect(),
+        None => Vec::new(),
+    };
+    SiteEqs {
+        keys,
+        conjuncts: conjuncts.len(),
+    }
 }
 
 /// Collects the conjuncts of `pred`: the arguments of (nested) top-level `@and`s, or `pred`.

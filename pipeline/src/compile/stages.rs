@@ -79,8 +79,7 @@ pub(super) fn compile_branch(
                 let joined = join::compile(ctx, branch, first, feeds, stages.as_slice())?;
                 // Stages that moved whole are done; one that moved in part is compiled
                 // below with what is left of its predicate.
-                let whole = joined.pushed_stages - usize::from(joined.residual.is_some());
-                for _ in 0..whole {
+                for _ in 0..joined.pushed_stages {
                     stages.next();
                 }
                 residual = joined.residual;
