@@ -475,7 +475,7 @@ impl From<Str> for Value {
 }
 impl From<Vec<Value>> for Value {
     fn from(v: Vec<Value>) -> Self {
-        Value::List(Arc::new(List::from(v)))
+        Value::list(v)
     }
 }
 impl From<Object> for Value {

@@ -43,12 +43,6 @@ impl List {
     pub(super) fn cached_hash(&self) -> Option<u64> {
         Some(self.hash.load(Ordering::Relaxed)).filter(|h| *h != UNKNOWN)
     }
-
-    /// The items, taking them out of the list.
-    #[must_use]
-    pub fn into_vec(self) -> Vec<Value> {
-        self.items
-    }
 }
 
 impl std::fmt::Debug for List {
