@@ -1,10 +1,10 @@
 //! `deltaloop bench`: the benchmark harness.
 //!
 //! - `bench endpoints` / `bench service-health` / `bench configmap-deployment`: generate a
-//!   workload ([`workload`]), compile
-//!   its pipeline with the real compiler and the Incrementalizer, and measure the initial
-//!   load, single-event steps, batched steps, peak RSS, the snapshot (recompute from
-//!   scratch) baseline, and check the integrated output against a from-scratch evaluation.
+//!   workload ([`workload`]), compile its pipeline with the real compiler and the
+//!   Incrementalizer, and measure the initial load, single-event steps, batched steps, peak
+//!   RSS, the snapshot (recompute from scratch) baseline, and check the integrated output
+//!   against a from-scratch evaluation.
 //! - `bench scaling`: single-event steps at several sizes, and the ratio to the smallest.
 //! - `bench replay`: a recorded event log through any pipeline.
 //!

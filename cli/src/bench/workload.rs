@@ -192,8 +192,6 @@ struct ConfigObjects {
     /// The data revision of each ConfigMap.
     revisions: Vec<u64>,
     deployments: Vec<Value>,
-    /// The replica count of each Deployment.
-    replicas: Vec<u64>,
     /// One ConfigDeployment per Deployment, at the same index.
     links: Vec<Value>,
     /// The ConfigMap each ConfigDeployment names.
@@ -421,7 +419,6 @@ impl Generator {
             let replicas = 1 + self.rng.below(5);
             let doc = self.deployment_doc(j, target, replicas);
             self.config.deployments.push(doc);
-            self.config.replicas.push(replicas);
             let link = self.link_doc(j, target);
             self.config.links.push(link);
             self.config.targets.push(target);
@@ -532,9 +529,6 @@ impl Generator {
             let replicas = 1 + self.rng.below(5);
             let target = self.config.targets.get(j).copied().unwrap_or(0);
             let new = self.deployment_doc(j, target, replicas);
-            if let Some(r) = self.config.replicas.get_mut(j) {
-                *r = replicas;
-            }
             ("Deployment", &mut self.config.deployments, j, new)
         } else {
             // Another ConfigMap of the same namespace (namespaces are `index mod 10`).
