@@ -2,11 +2,11 @@
 //! participant and can fail only with field-not-found: the circuit changes, the results
 //! (and which steps fail) do not, in snapshot and incremental mode.
 
-use deltaloop_engine::{Chain, Incrementalizer, ZSet};
-use deltaloop_pipeline::{CompiledPipeline, Value, compile};
+use deltaloop_engine::ZSet;
+use deltaloop_pipeline::{CompiledPipeline, compile};
 use serde_json::{Value as Json, json};
 
-use crate::aggregation_equijoin::{Lcg, options, random_steps};
+use crate::aggregation_equijoin::{Lcg, options, outcome, random_steps};
 
 fn ids(p: &CompiledPipeline) -> Vec<String> {
     let mut ids: Vec<String> = p
@@ -91,44 +91,6 @@ fn consecutive_selects_should_move_until_one_stays() {
         ids(&p),
         ["b0_op_1_pushed", "b0_op_2", "b0_op_2_pushed_0", "b0_op_3"]
     );
-}
-
-/// Per step: the snapshot output (or that the step failed), and the incremental integral
-/// (or that the step failed; an incremental runner is not used after a failure).
-type Outcome = (Vec<Option<ZSet<Value>>>, Vec<Option<ZSet<Value>>>);
-
-fn outcome(p: &CompiledPipeline, steps: &[Vec<(String, ZSet<Value>)>]) -> Outcome {
-    let inc = p
-        .transform(&Chain::new(vec![Incrementalizer.into()]).unwrap())
-        .unwrap();
-    let mut inc_runner = Some(inc.runner().unwrap());
-    let mut totals: Vec<(String, ZSet<Value>)> = Vec::new();
-    let (mut snaps, mut incs) = (Vec::new(), Vec::new());
-    for step in steps {
-        for (input, delta) in step {
-            match totals.iter_mut().find(|(i, _)| i == input) {
-                Some((_, z)) => z.add_assign(delta),
-                None => totals.push((input.clone(), delta.clone())),
-            }
-        }
-        let snap = p
-            .runner()
-            .unwrap()
-            .step(totals.iter().map(|(i, z)| (i.as_str(), z.clone())))
-            .ok()
-            .and_then(|mut out| out.remove("output"));
-        snaps.push(snap);
-        let inc = inc_runner.as_mut().and_then(|r| {
-            r.step(step.iter().map(|(i, z)| (i.as_str(), z.clone())))
-                .ok()
-                .and_then(|_| r.snapshot("output").cloned())
-        });
-        if inc.is_none() {
-            inc_runner = None;
-        }
-        incs.push(inc);
-    }
-    (snaps, incs)
 }
 
 /// The pipeline `[@join, …selects]` gives the same outcome as the same pipeline with an
