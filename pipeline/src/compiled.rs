@@ -178,7 +178,7 @@ impl Runner {
         now: &str,
         deltas: impl IntoIterator<Item = (&'a str, ZSet<Value>)>,
     ) -> Result<BTreeMap<String, ZSet<Value>>, RunError> {
-        self.run(Str::from(now), deltas)?;
+        self.run(Some(Str::from(now)), deltas)?;
         Ok(self.outputs())
     }
 
@@ -193,8 +193,8 @@ impl Runner {
         &mut self,
         deltas: impl IntoIterator<Item = (&'a str, ZSet<Value>)>,
     ) -> Result<(), RunError> {
-        let now = self.clock.tick();
-        self.run(now, deltas)
+        self.clock.tick();
+        self.run(None, deltas)
     }
 
     /// The delta output `topic` emitted in the last step, or `None` for an unknown topic.
@@ -214,10 +214,11 @@ impl Runner {
             .collect()
     }
 
-    /// Feeds `deltas` and runs one step with `@now` frozen to `now`.
+    /// Feeds `deltas` and runs one step, with `@now` frozen to `now` when given (else as
+    /// the caller froze it: [`advance`](Self::advance) ticks the clock).
     fn run<'a>(
         &mut self,
-        now: Str,
+        now: Option<Str>,
         deltas: impl IntoIterator<Item = (&'a str, ZSet<Value>)>,
     ) -> Result<(), RunError> {
         let mut fed = Vec::new();
@@ -233,7 +234,9 @@ impl Runner {
         for (h, delta) in fed {
             self.executor.feed_handle(h, delta);
         }
-        self.clock.set(now);
+        if let Some(now) = now {
+            self.clock.set(now);
+        }
         self.executor.step()?;
         Ok(())
     }
