@@ -6,10 +6,11 @@
 //! rows are shallow-merged with weight wₗ·wᵣ.
 //!
 //! Keys are compared by row identity (canonical JSON), after a top-level number (or a
-//! number element of a top-level list: a composite key) is widened to a float, so that whenever `@eq` holds between two keys (it compares top-level numbers
-//! by value) they also match here. The converse need not hold (`{"a": 1}` and
-//! `{"a": 1.0}` match but are not `@eq`), which is why a predicate select follows
-//! automatically detected joins.
+//! number element of a top-level list: a composite key) is widened to a float, so that
+//! whenever `@eq` holds between two keys (it compares top-level numbers by value) they also
+//! match here. The converse need not hold (`{"a": 1}` and `{"a": 1.0}` match but are not
+//! `@eq`), which is why automatically detected joins still check their predicate: inside
+//! the join ([`equi_join_checked`], skipped for plain keys) or in a select after it.
 
 use deltaloop_engine::{CombineFn, JoinSpec, KeyFn, Matched, Operator, ResidualFn};
 use serde_json::json;
