@@ -77,7 +77,7 @@ impl fmt::Debug for Value {
             Value::Int(i) => write!(f, "Int({i})"),
             Value::Float(x) => write!(f, "Float({x:?})"),
             Value::String(s) => write!(f, "String({s:?})"),
-            Value::List(l) => f.debug_list().entries(l.iter()).finish(),
+            Value::List(l) => f.debug_list().entries(l.items()).finish(),
             Value::Map(m) => fmt::Debug::fmt(&**m, f),
         }
     }
@@ -133,8 +133,8 @@ pub(crate) fn float_as_exact_int(f: f64) -> Option<i64> {
 }
 
 impl Value {
-    /// The structural 64-bit hash of the value (number-normalized, O(1) for maps; long
-    /// lists hashed recently on the same thread are remembered).
+    /// The structural 64-bit hash of the value (number-normalized, O(1) for maps and for
+    /// lists hashed before: both cache it).
     ///
     /// The hash is deterministic across processes and platforms.
     #[must_use]
@@ -149,13 +149,7 @@ impl Value {
                 None => mix(TAG_FLOAT, f.to_bits()),
             },
             Value::String(s) => mix(TAG_STR, hash_str(s)),
-            Value::List(l) => l.hash_with(|items| {
-                let mut h = mix(TAG_LIST, items.len() as u64);
-                for v in items {
-                    h = mix(h, v.hash64());
-                }
-                h
-            }),
+            Value::List(l) => l.hash64(),
             Value::Map(m) => m.hash64(),
         }
     }
@@ -239,7 +233,7 @@ impl PartialEq for Value {
                 Arc::ptr_eq(a, b)
                     || (a.len() == b.len()
                         && !matches!((a.cached_hash(), b.cached_hash()), (Some(x), Some(y)) if x != y)
-                        && a[..] == b[..])
+                        && a.items().eq(b.items()))
             }
             (Value::Map(a), Value::Map(b)) => Arc::ptr_eq(a, b) || **a == **b,
             _ => false,
@@ -268,7 +262,7 @@ impl Ord for Value {
                 if Arc::ptr_eq(a, b) {
                     Ordering::Equal
                 } else {
-                    a[..].cmp(&b[..])
+                    a.items().cmp(b.items())
                 }
             }
             (Value::Map(a), Value::Map(b)) => {
@@ -426,7 +420,7 @@ fn strict_eq(a: &Value, b: &Value) -> bool {
         (Value::Float(x), Value::Float(y)) => x == y,
         (Value::String(x), Value::String(y)) => x == y,
         (Value::List(x), Value::List(y)) => {
-            x.len() == y.len() && x.iter().zip(y.iter()).all(|(p, q)| strict_eq(p, q))
+            x.len() == y.len() && x.items().zip(y.items()).all(|(p, q)| strict_eq(p, q))
         }
         (Value::Map(x), Value::Map(y)) => {
             x.len() == y.len()

@@ -3,6 +3,7 @@
 
 mod aggregation_compile;
 mod aggregation_equijoin;
+mod aggregation_groups;
 mod aggregation_pushdown;
 mod conformance_aggregation;
 mod conformance_expressions;

@@ -240,7 +240,11 @@ impl<T: Data> GroupState<T> {
         for (_, key) in &touched {
             let new = match self.groups.get(*key) {
                 Some(entry) if entry.group.count() > 0 => {
-                    match self.spec.aggregate.aggregate(key, &entry.group) {
+                    match self
+                        .spec
+                        .aggregate
+                        .aggregate(key, &entry.group, entry.output.as_ref())
+                    {
                         Ok(row) => row,
                         Err(e) => {
                             let updates = updates.clone();
@@ -353,6 +357,50 @@ mod tests {
             row,
             weight: 1,
         }
+    }
+
+    #[test]
+    fn aggregates_should_see_the_output_they_replace() {
+        use crate::operator::{Collect, GroupFn};
+        // Rows (group, member); the output is (group, members, the previous output's
+        // member count + 1, or 0 for a new group).
+        let spec = GroupSpec {
+            group: GroupFn::new("by group", |r: &(u32, u32)| Ok(((r.0, 0), *r))),
+            aggregate: Arc::new(Collect::with_previous(
+                false,
+                |key: &(u32, u32), values, _rows, previous: Option<&(u32, u32)>| {
+                    let n = u32::try_from(values.len()).unwrap_or(u32::MAX);
+                    Ok((key.0, n * 100 + previous.map_or(0, |p| p.1 / 100 + 1)))
+                },
+            )),
+        };
+        let mut state = GroupState::new(spec);
+        let step = |state: &mut GroupState<(u32, u32)>, delta: ZSet<(u32, u32)>| {
+            let mut out: Vec<_> = state
+                .step(&delta)
+                .map(|z| z.into_iter().collect())
+                .unwrap_or_default();
+            out.sort();
+            out
+        };
+        assert_eq!(
+            step(&mut state, crate::zset! { (1, 1) => 1, (1, 2) => 1 }),
+            [((1, 200), 1)]
+        );
+        assert_eq!(
+            step(&mut state, crate::zset! { (1, 3) => 1, (2, 1) => 1 }),
+            [((1, 200), -1), ((1, 303), 1), ((2, 100), 1)]
+        );
+        // A rolled-back step leaves the previous output in place for the next one.
+        assert_eq!(
+            step(&mut state, crate::zset! { (1, 4) => 1 }),
+            [((1, 303), -1), ((1, 404), 1)]
+        );
+        state.rollback();
+        assert_eq!(
+            step(&mut state, crate::zset! { (1, 3) => -1 }),
+            [((1, 204), 1), ((1, 303), -1)]
+        );
     }
 
     #[test]

@@ -281,11 +281,18 @@ pub trait Aggregate<T: Data>: Send + Sync + fmt::Debug {
     /// A short description for rendering and serialization.
     fn label(&self) -> String;
 
-    /// The output row of group `key`.
+    /// The output row of group `key`. `previous` is the row the group had before this step
+    /// (`None` for a group new in this step), which the aggregate may reuse parts of: it is
+    /// not changed, since its retraction is emitted alongside the new row.
     ///
     /// # Errors
     /// Whatever the user logic reports; the step is then aborted.
-    fn aggregate(&self, key: &T, group: &Group<T>) -> Result<Option<T>, UserError>;
+    fn aggregate(
+        &self,
+        key: &T,
+        group: &Group<T>,
+        previous: Option<&T>,
+    ) -> Result<Option<T>, UserError>;
 }
 
 macro_rules! aggregate_struct {
@@ -319,7 +326,7 @@ aggregate_struct!(
     /// g.update(&1, &1, 2);
     /// g.update(&2, &2, 1);
     /// let count = Count::new(|key: &i64, n| Ok(key * 1000 + n));
-    /// assert_eq!(count.aggregate(&7, &g).unwrap(), Some(7003));
+    /// assert_eq!(count.aggregate(&7, &g, None).unwrap(), Some(7003));
     /// ```
     Count, Weight, "count"
 );
@@ -329,7 +336,12 @@ impl<T: Data> Aggregate<T> for Count<T> {
         "count".into()
     }
 
-    fn aggregate(&self, key: &T, group: &Group<T>) -> Result<Option<T>, UserError> {
+    fn aggregate(
+        &self,
+        key: &T,
+        group: &Group<T>,
+        _previous: Option<&T>,
+    ) -> Result<Option<T>, UserError> {
         (self.build)(key, group.count()).map(Some)
     }
 }
@@ -344,7 +356,12 @@ impl<T: Data> Aggregate<T> for Min<T> {
         "min".into()
     }
 
-    fn aggregate(&self, key: &T, group: &Group<T>) -> Result<Option<T>, UserError> {
+    fn aggregate(
+        &self,
+        key: &T,
+        group: &Group<T>,
+        _previous: Option<&T>,
+    ) -> Result<Option<T>, UserError> {
         match group.positive().map(|(_, v, _)| v).min() {
             Some(v) => (self.build)(key, v).map(Some),
             None => Ok(None),
@@ -362,7 +379,12 @@ impl<T: Data> Aggregate<T> for Max<T> {
         "max".into()
     }
 
-    fn aggregate(&self, key: &T, group: &Group<T>) -> Result<Option<T>, UserError> {
+    fn aggregate(
+        &self,
+        key: &T,
+        group: &Group<T>,
+        _previous: Option<&T>,
+    ) -> Result<Option<T>, UserError> {
         match group.positive().map(|(_, v, _)| v).max() {
             Some(v) => (self.build)(key, v).map(Some),
             None => Ok(None),
@@ -390,7 +412,7 @@ impl<T: Data> Sum<T> {
     /// g.update(&1, &10, 2);
     /// g.update(&2, &5, 1);
     /// let sum = Sum::new(|v: &i64| Ok(*v), |_key, s| Ok(s));
-    /// assert_eq!(sum.aggregate(&0, &g).unwrap(), Some(25));
+    /// assert_eq!(sum.aggregate(&0, &g, None).unwrap(), Some(25));
     /// ```
     pub fn new(
         read: impl Fn(&T) -> Result<i64, UserError> + Send + Sync + 'static,
@@ -414,7 +436,12 @@ impl<T: Data> Aggregate<T> for Sum<T> {
         "sum".into()
     }
 
-    fn aggregate(&self, key: &T, group: &Group<T>) -> Result<Option<T>, UserError> {
+    fn aggregate(
+        &self,
+        key: &T,
+        group: &Group<T>,
+        _previous: Option<&T>,
+    ) -> Result<Option<T>, UserError> {
         let mut sum: i64 = 0;
         for (_, v, w) in group.positive() {
             sum = sum.wrapping_add((self.read)(v)?.wrapping_mul(w));
@@ -423,8 +450,10 @@ impl<T: Data> Aggregate<T> for Sum<T> {
     }
 }
 
-/// The builder of [`Collect`]: `(key, values, source rows)` to the output row.
-type CollectBuilder<T> = Box<dyn Fn(&T, Vec<&T>, Vec<&T>) -> Result<T, UserError> + Send + Sync>;
+/// The builder of [`Collect`]: `(key, values, source rows, previous output row)` to the
+/// output row.
+type CollectBuilder<T> =
+    Box<dyn Fn(&T, Vec<&T>, Vec<&T>, Option<&T>) -> Result<T, UserError> + Send + Sync>;
 
 /// Collects the member values and the source rows of the group into lists, each positive
 /// member repeated by its weight, in the order of the source rows' hashes (deterministic;
@@ -448,11 +477,23 @@ impl<T: Data> Collect<T> {
     /// let ips = Collect::new(true, |key: &String, values, _rows| {
     ///     Ok(format!("{key}: {}", values.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(",")))
     /// });
-    /// assert_eq!(ips.aggregate(&"svc".to_string(), &g).unwrap().as_deref(), Some("svc: 10.0.0.1"));
+    /// assert_eq!(ips.aggregate(&"svc".to_string(), &g, None).unwrap().as_deref(), Some("svc: 10.0.0.1"));
     /// ```
     pub fn new(
         distinct: bool,
         build: impl Fn(&T, Vec<&T>, Vec<&T>) -> Result<T, UserError> + Send + Sync + 'static,
+    ) -> Self {
+        Self::with_previous(distinct, move |key, values, rows, _previous| {
+            build(key, values, rows)
+        })
+    }
+
+    /// As [`Collect::new`], but `build(key, values, rows, previous)` also receives the
+    /// group's output row from before the step (`None` for a new group), so that it can
+    /// share the parts that did not change (see [`Aggregate::aggregate`]).
+    pub fn with_previous(
+        distinct: bool,
+        build: impl Fn(&T, Vec<&T>, Vec<&T>, Option<&T>) -> Result<T, UserError> + Send + Sync + 'static,
     ) -> Self {
         Self {
             distinct,
@@ -483,7 +524,12 @@ impl<T: Data> Aggregate<T> for Collect<T> {
         format!("collect(distinct={})", self.distinct)
     }
 
-    fn aggregate(&self, key: &T, group: &Group<T>) -> Result<Option<T>, UserError> {
+    fn aggregate(
+        &self,
+        key: &T,
+        group: &Group<T>,
+        previous: Option<&T>,
+    ) -> Result<Option<T>, UserError> {
         let n = usize::try_from(group.count()).unwrap_or(0);
         let mut values = Vec::with_capacity(n);
         let mut rows = Vec::with_capacity(if self.rows { n } else { 0 });
@@ -499,7 +545,7 @@ impl<T: Data> Aggregate<T> for Collect<T> {
             dedup_keep_first(&mut values);
             dedup_keep_first(&mut rows);
         }
-        (self.build)(key, values, rows).map(Some)
+        (self.build)(key, values, rows, previous).map(Some)
     }
 }
 
@@ -602,7 +648,7 @@ mod tests {
             } else {
                 collect.without_rows()
             };
-            collect.aggregate(&0, &g)
+            collect.aggregate(&0, &g, None)
         };
         // Distinct values {1, 0}: (11 + 1) * 100; the rows 1, 2, 4 (distinct) are 3.
         assert_eq!(seen(true).unwrap(), Some(1203));

@@ -17,7 +17,7 @@ use serde_json::{Value as Json, json};
 use super::{Stage, label};
 use crate::clock::Clock;
 use crate::expr::Expr;
-use crate::value::{Entries, Object, Value, intern};
+use crate::value::{Entries, List, Object, Value, intern};
 
 /// `group_by` with key expression `key`, optional value expression `value` and the
 /// `distinct` option; the output row is `{key, values, documents}`. `node` names the stage
@@ -72,13 +72,18 @@ pub fn group_by_with(
     });
     // The output keys, interned once: `documents` < `key` < `values`, the map order.
     let [k_documents, k_key, k_values] = ["documents", "key", "values"].map(intern);
-    let aggregate = Collect::new(
+    // The lists share what did not change with the group's previous row (`List::collected`).
+    let aggregate = Collect::with_previous(
         distinct,
-        move |key: &Value, values: Vec<&Value>, docs: Vec<&Value>| {
-            let values = Value::list(values.into_iter().cloned().collect());
+        move |key: &Value, values: Vec<&Value>, docs: Vec<&Value>, previous: Option<&Value>| {
+            let before = |field: &str| match previous.and_then(|p| p.get(field)) {
+                Some(Value::List(l)) => Some(&**l),
+                _ => None,
+            };
+            let values = Value::List(Arc::new(List::collected(&values, before("values"))));
             let mut entries = Entries::with_capacity(3);
             if documents {
-                let docs = Value::list(docs.into_iter().cloned().collect());
+                let docs = Value::List(Arc::new(List::collected(&docs, before("documents"))));
                 entries.push((Arc::clone(&k_documents), docs));
             }
             entries.push((Arc::clone(&k_key), key.clone()));
