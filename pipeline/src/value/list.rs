@@ -82,27 +82,37 @@ const P: u64 = (1 << 61) - 1;
 /// The base of the list hash polynomial (any fixed residue that is not small).
 const BASE: u64 = 0x0d6e_8fed_1b4a_9c37 & P;
 
-/// `x mod P` for `x < 2⁶⁴`.
+/// `x mod P` for `x < 2⁶³`, as the residue in `[0, P)`.
 #[inline]
 fn reduce(x: u64) -> u64 {
     let r = (x & P) + (x >> 61);
     if r >= P { r - P } else { r }
 }
 
-/// `a · b mod P` for `a, b < P`.
+/// `a · b mod P` for `a < 2⁶²` and `b < P`.
 #[inline]
 fn mul_mod(a: u64, b: u64) -> u64 {
     let x = u128::from(a) * u128::from(b);
-    // Both halves are below 2⁶¹, so their sum is below 2⁶² and `reduce` takes it.
+    // The low 61 bits and the rest (below 2⁶²) sum to less than 2⁶³; folding that once
+    // more leaves at most P + 3, which one subtraction brings below P.
     #[allow(clippy::cast_possible_truncation)]
-    let (lo, hi) = ((x as u64) & P, (x >> 61) as u64);
-    reduce(lo + hi)
+    let s = ((x as u64) & P) + (x >> 61) as u64;
+    let r = (s & P) + (s >> 61);
+    if r >= P { r - P } else { r }
+}
+
+/// An item's term in the polynomial: its hash cut to 61 bits (below P + 1, so the sums
+/// below stay under 2⁶², which is all [`mul_mod`] needs).
+#[inline]
+fn term(v: &Value) -> u64 {
+    v.hash64() >> 3
 }
 
 /// The hash polynomial of a run of items with hashes `h₀ … hₙ₋₁`:
 /// `value = Σ hᵢ · BASEⁿ⁻¹⁻ⁱ` and `power = BASEⁿ` (mod P), so that two runs concatenate in
-/// O(1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// O(1). `value` is kept below 2⁶² (congruent, not yet reduced); [`Poly::residue`] is the
+/// canonical number.
+#[derive(Clone, Copy, Debug)]
 struct Poly {
     value: u64,
     power: u64,
@@ -112,12 +122,28 @@ impl Poly {
     /// The polynomial of no items.
     const EMPTY: Poly = Poly { value: 0, power: 1 };
 
+    /// The polynomial value of `items` (Horner's rule), without the power.
+    fn value_of<'a>(items: impl IntoIterator<Item = &'a Value>) -> u64 {
+        items
+            .into_iter()
+            .fold(0, |acc, v| mul_mod(acc, BASE) + term(v))
+    }
+
     /// The polynomial of `items`.
-    fn of<'a>(items: impl IntoIterator<Item = &'a Value>) -> Poly {
-        items.into_iter().fold(Poly::EMPTY, |p, v| Poly {
-            value: reduce(mul_mod(p.value, BASE) + reduce(v.hash64())),
-            power: mul_mod(p.power, BASE),
-        })
+    fn of(items: &[Value]) -> Poly {
+        let mut power = 1;
+        let (mut base, mut k) = (BASE, items.len());
+        while k > 0 {
+            if k & 1 == 1 {
+                power = mul_mod(power, base);
+            }
+            base = mul_mod(base, base);
+            k >>= 1;
+        }
+        Poly {
+            value: Poly::value_of(items),
+            power,
+        }
     }
 
     /// The polynomial of `self`'s items followed by `next`'s.
@@ -126,6 +152,11 @@ impl Poly {
             value: reduce(mul_mod(self.value, next.power) + next.value),
             power: mul_mod(self.power, next.power),
         }
+    }
+
+    /// The value as the residue in `[0, P)`: the same for every way of computing it.
+    fn residue(self) -> u64 {
+        reduce(self.value)
     }
 }
 
@@ -199,11 +230,19 @@ impl List {
         let mut cursor = 0;
         let mut chunks = Vec::with_capacity(items.len() / 8 + 1);
         let mut start = 0;
-        for (i, v) in items.iter().enumerate() {
-            if i + 1 == items.len() || i + 1 - start == MAX_CHUNK || is_boundary(v) {
-                chunks.push(reuse_or_build(&items[start..=i], old, &mut cursor));
-                start = i + 1;
+        while start < items.len() {
+            let rest = &items[start..];
+            // The next old chunk, if it is exactly the next run: then the boundary rule
+            // need not be evaluated item by item.
+            if let Some(c) = old.get(cursor).filter(|c| is_next_run(c, rest)) {
+                chunks.push(Arc::clone(c));
+                cursor += 1;
+                start += c.items.len();
+                continue;
             }
+            let run = &rest[..run_len(rest)];
+            chunks.push(reuse_or_build(run, old, &mut cursor));
+            start += run.len();
         }
         List {
             hash: AtomicU64::new(UNKNOWN),
@@ -254,11 +293,15 @@ impl List {
         if h != UNKNOWN {
             return h;
         }
-        let poly = match &self.chunked {
-            None => Poly::of(&self.items),
-            Some(c) => c.chunks.iter().fold(Poly::EMPTY, |p, c| p.then(c.poly)),
+        let residue = match &self.chunked {
+            None => reduce(Poly::value_of(&self.items)),
+            Some(c) => c
+                .chunks
+                .iter()
+                .fold(Poly::EMPTY, |p, c| p.then(c.poly))
+                .residue(),
         };
-        let h = mix(mix(TAG_LIST, self.len() as u64), poly.value);
+        let h = mix(mix(TAG_LIST, self.len() as u64), residue);
         self.hash.store(h, Ordering::Relaxed);
         h
     }
@@ -268,6 +311,25 @@ impl List {
     pub(super) fn cached_hash(&self) -> Option<u64> {
         Some(self.hash.load(Ordering::Relaxed)).filter(|h| *h != UNKNOWN)
     }
+}
+
+/// The length of the run at the start of `rest` (non-empty): up to and including its first
+/// boundary item, at most [`MAX_CHUNK`] items, or all of `rest`.
+fn run_len(rest: &[&Value]) -> usize {
+    rest.iter()
+        .take(MAX_CHUNK)
+        .position(|v| is_boundary(v))
+        .map_or(rest.len().min(MAX_CHUNK), |i| i + 1)
+}
+
+/// Whether chunk `c` (of a list built by the same rule) holds the same items as the start
+/// of `rest` and is the whole run there: its items before the last are not boundaries (the
+/// rule cut it), so only its end needs checking, which the old list's end may have forced.
+fn is_next_run(c: &Chunk, rest: &[&Value]) -> bool {
+    let k = c.items.len();
+    k <= rest.len()
+        && c.items.iter().zip(rest).all(|(a, b)| same(a, b))
+        && (k == rest.len() || k == MAX_CHUNK || c.items.last().is_some_and(is_boundary))
 }
 
 /// The chunk of `old` from `cursor` on (within [`LOOKAHEAD`]) that holds exactly `run`,
@@ -387,6 +449,14 @@ mod tests {
             .collect()
     }
 
+    /// The lengths of `l`'s chunks (none for a flat list).
+    fn chunk_lens(l: &List) -> Vec<usize> {
+        l.chunked
+            .iter()
+            .flat_map(|c| c.chunks.iter().map(|c| c.items.len()))
+            .collect()
+    }
+
     /// The chunks of `l` that `old` holds too (the same allocation).
     fn shared_chunks(l: &List, old: &List) -> (usize, usize) {
         let (Some(new), Some(old)) = (&l.chunked, &old.chunked) else {
@@ -420,6 +490,8 @@ mod tests {
                 let items: Vec<&Value> = indexes.iter().map(|i| &pool[*i]).collect();
                 let next = List::collected(&items, Some(&list));
                 let flat = List::from(items.iter().map(|v| (*v).clone()).collect::<Vec<_>>());
+                // Reuse keeps the chunking a function of the items alone.
+                proptest::prop_assert_eq!(chunk_lens(&next), chunk_lens(&List::collected(&items, None)));
                 proptest::prop_assert_eq!(next.len(), flat.len());
                 proptest::prop_assert!(next.items().eq(flat.items()));
                 proptest::prop_assert_eq!(next.hash64(), flat.hash64());
@@ -476,7 +548,10 @@ mod tests {
         let items: Vec<Value> = (0..50).map(|i| Value::string(format!("s{i}"))).collect();
         for cut in [0, 1, 17, 49, 50] {
             let (a, b) = items.split_at(cut);
-            assert_eq!(Poly::of(a).then(Poly::of(b)), Poly::of(&items));
+            let joined = Poly::of(a).then(Poly::of(b));
+            assert_eq!(joined.residue(), Poly::of(&items).residue());
+            assert_eq!(joined.residue(), reduce(Poly::value_of(&items)));
+            assert_eq!(joined.power, Poly::of(&items).power);
         }
     }
 }
