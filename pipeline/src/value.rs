@@ -233,7 +233,7 @@ impl PartialEq for Value {
                 Arc::ptr_eq(a, b)
                     || (a.len() == b.len()
                         && !matches!((a.cached_hash(), b.cached_hash()), (Some(x), Some(y)) if x != y)
-                        && a.items().eq(b.items()))
+                        && a.items_eq(b))
             }
             (Value::Map(a), Value::Map(b)) => Arc::ptr_eq(a, b) || **a == **b,
             _ => false,
@@ -262,7 +262,7 @@ impl Ord for Value {
                 if Arc::ptr_eq(a, b) {
                     Ordering::Equal
                 } else {
-                    a.items().cmp(b.items())
+                    a.items_cmp(b)
                 }
             }
             (Value::Map(a), Value::Map(b)) => {

@@ -80,10 +80,10 @@ pub fn group_by_with(
                 Some(Value::List(l)) => Some(&**l),
                 _ => None,
             };
-            let values = Value::List(Arc::new(List::collected(&values, before("values"))));
+            let values = Value::List(Arc::new(List::collected(&values, before(&k_values))));
             let mut entries = Entries::with_capacity(3);
             if documents {
-                let docs = Value::List(Arc::new(List::collected(&docs, before("documents"))));
+                let docs = Value::List(Arc::new(List::collected(&docs, before(&k_documents))));
                 entries.push((Arc::clone(&k_documents), docs));
             }
             entries.push((Arc::clone(&k_key), key.clone()));

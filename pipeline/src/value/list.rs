@@ -89,20 +89,26 @@ fn reduce(x: u64) -> u64 {
     if r >= P { r - P } else { r }
 }
 
-/// `a · b mod P` for `a < 2⁶²` and `b < P`.
+/// `a · b` folded modulo P: congruent to it and below P + 9, for `a < 2⁶³` and `b < P`.
 #[inline]
-fn mul_mod(a: u64, b: u64) -> u64 {
+fn mul_fold(a: u64, b: u64) -> u64 {
     let x = u128::from(a) * u128::from(b);
-    // The low 61 bits and the rest (below 2⁶²) sum to less than 2⁶³; folding that once
-    // more leaves at most P + 3, which one subtraction brings below P.
+    // x < 2¹²⁴: its low 61 bits plus the rest sum to less than 2⁶⁴; folding that once more
+    // leaves less than 2⁶¹ + 8.
     #[allow(clippy::cast_possible_truncation)]
     let s = ((x as u64) & P) + (x >> 61) as u64;
-    let r = (s & P) + (s >> 61);
+    (s & P) + (s >> 61)
+}
+
+/// `a · b mod P` for `a < 2⁶³` and `b < P`, as the residue in `[0, P)`.
+#[inline]
+fn mul_mod(a: u64, b: u64) -> u64 {
+    let r = mul_fold(a, b);
     if r >= P { r - P } else { r }
 }
 
-/// An item's term in the polynomial: its hash cut to 61 bits (below P + 1, so the sums
-/// below stay under 2⁶², which is all [`mul_mod`] needs).
+/// An item's term in the polynomial: its hash cut to 61 bits (so that a folded product
+/// plus a term stays below 2⁶², well inside what [`mul_fold`] takes).
 #[inline]
 fn term(v: &Value) -> u64 {
     v.hash64() >> 3
@@ -126,7 +132,7 @@ impl Poly {
     fn value_of<'a>(items: impl IntoIterator<Item = &'a Value>) -> u64 {
         items
             .into_iter()
-            .fold(0, |acc, v| mul_mod(acc, BASE) + term(v))
+            .fold(0, |acc, v| mul_fold(acc, BASE) + term(v))
     }
 
     /// The polynomial of `items`.
@@ -278,6 +284,23 @@ impl List {
         };
         flat.iter()
             .chain(chunks.iter().flat_map(|c| c.items.iter()))
+    }
+
+    /// Whether the two lists hold equal items (row identity, see [`Value`]'s `Eq`).
+    #[inline]
+    pub(super) fn items_eq(&self, other: &List) -> bool {
+        match (&self.chunked, &other.chunked) {
+            (None, None) => self.items == other.items,
+            _ => self.items().eq(other.items()),
+        }
+    }
+
+    /// The order of the two lists' items (row identity, see [`Value`]'s `Ord`).
+    pub(super) fn items_cmp(&self, other: &List) -> std::cmp::Ordering {
+        match (&self.chunked, &other.chunked) {
+            (None, None) => self.items.cmp(&other.items),
+            _ => self.items().cmp(other.items()),
+        }
     }
 
     /// Whether the list is stored in shared chunks (see [`List::collected`]).
