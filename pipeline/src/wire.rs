@@ -206,7 +206,31 @@ impl Expressions {
                     None | Some(Json::Null) => None,
                     Some(_) => Some(self.expr(spec, "valueExpr")?),
                 };
-                let op = ops::group_by(node, key, value, flag(spec, "distinct")?, clock);
+                let then = match spec.get("then") {
+                    None | Some(Json::Null) => None,
+                    Some(then) => {
+                        let then = then
+                            .as_object()
+                            .ok_or("\"then\": expected an object {node, projection}")?;
+                        let project_node =
+                            string(then, "node").map_err(|e| format!("\"then\": {e}"))?;
+                        let source = then
+                            .get("projection")
+                            .ok_or("\"then\": \"projection\": expected a projection")?;
+                        let projection = Projection::compile(&Value::from(source), &self.registry)
+                            .map_err(|e| format!("\"then\": \"projection\"{e}"))?;
+                        Some((project_node, projection))
+                    }
+                };
+                let op = ops::group_by_with(
+                    node,
+                    key,
+                    value,
+                    flag(spec, "distinct")?,
+                    true,
+                    then,
+                    clock,
+                );
                 match (kind, op) {
                     ("group_by_incremental", Operator::GroupBy(g)) => {
                         Operator::GroupByIncremental(g)

@@ -84,3 +84,56 @@ fn large_groups_with_documents_and_distinct_should_give_the_snapshot_output() {
     let distinct = json!([{"@groupBy": ["$.group", "$.ip", {"distinct": true}]}]);
     assert!(check(distinct, 6, 4) > 0);
 }
+
+#[test]
+fn a_project_fused_into_the_group_by_should_change_nothing_but_the_circuit() {
+    let projections = [
+        // The Endpoints shape: the list lands nested, where the group-by finds the previous
+        // one to share chunks with.
+        json!({"metadata": {"name": "$.key"}, "subsets": [{"addresses": "$.values"}]}),
+        // Fails (division by zero) on the steps where group 5 has an odd number of members.
+        json!({"n": {"@cond": [
+            {"@and": [{"@eq": ["$.key", 5]}, {"@eq": [{"@mod": [{"@len": "$.values"}, 2]}, 1]}]},
+            {"@div": [1, 0]},
+            {"@len": "$.values"}
+        ]}}),
+        // Reads `documents`, so the group-by keeps them.
+        json!({"key": "$.key", "docs": {"@len": "$.documents"}, "values": "$.values"}),
+    ];
+    for (i, projection) in projections.into_iter().enumerate() {
+        let group = json!({"@groupBy": ["$.group", "$.ip"]});
+        let fused = compile(
+            &json!([group, {"@project": projection}]),
+            &options(&["input"]),
+        )
+        .unwrap();
+        assert!(
+            !fused
+                .circuit()
+                .nodes()
+                .any(|(_, op)| op.kind() == "project"),
+            "the @project should run inside the @groupBy"
+        );
+        // A `@select` of `true` in between keeps the `@project` a stage of its own.
+        let separate = compile(
+            &json!([group, {"@select": true}, {"@project": projection}]),
+            &options(&["input"]),
+        )
+        .unwrap();
+        assert!(
+            separate
+                .circuit()
+                .nodes()
+                .any(|(_, op)| op.kind() == "project")
+        );
+        for seed in [7, 8] {
+            let steps = steps(seed, 30, 5);
+            let (fused, separate) = (outcome(&fused, &steps), outcome(&separate, &steps));
+            assert_eq!(fused, separate, "projection {i}, seed {seed}");
+            if i == 1 {
+                assert!(fused.0.iter().any(Option::is_none), "no step failed");
+                assert!(fused.0.iter().any(Option::is_some), "every step failed");
+            }
+        }
+    }
+}

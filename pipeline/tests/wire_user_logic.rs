@@ -165,10 +165,13 @@ fn our_select_and_project_should_be_marked_in_the_wire_json() {
         projects.iter().all(|n| n["fragments"] == true),
         "{projects:?}"
     );
+    // The `@project` after the `@groupBy` runs inside it, under its own node id.
     assert_eq!(
         json["nodes"]["b0_op_3"],
-        json!({"type": "group_by", "keyExpr": "$.metadata", "valueExpr": "$.pod", "distinct": false})
+        json!({"type": "group_by", "keyExpr": "$.metadata", "valueExpr": "$.pod", "distinct": false,
+               "then": {"node": "b0_op_4", "projection": {"metadata": "$.key", "pods": "$.values"}}})
     );
+    assert!(json["nodes"].get("b0_op_4").is_none(), "{json}");
 }
 
 fn circuit(op: serde_json::Value) -> serde_json::Value {

@@ -107,7 +107,12 @@ pub(super) fn compile_branch(
         },
     };
     let rest: Vec<&Stage> = stages.collect();
+    // Set when a `@groupBy` took the `@project` after it in (see `fused_projection`).
+    let mut fused = false;
     for (i, &stage) in rest.iter().enumerate() {
+        if std::mem::take(&mut fused) {
+            continue;
+        }
         let id = format!("b{}_op_{}", branch.index, stage.index);
         let op = match stage.op.as_str() {
             "@select" => {
@@ -123,7 +128,13 @@ pub(super) fn compile_branch(
                 ops::project(&id, p, ctx.clock)
             }
             "@unwind" => ops::unwind(&id, unwind_path(stage)?),
-            "@groupBy" => group_by(ctx, stage, &id, rest.get(i + 1).copied())?,
+            "@groupBy" => {
+                let next = rest.get(i + 1).copied();
+                let then = fused_projection(ctx, branch, next);
+                fused = then.is_some();
+                let then = then.as_ref().map(|(node, p)| (node.as_str(), p.clone()));
+                group_by(ctx, stage, &id, next, then)?
+            }
             "@distinct" => {
                 match &stage.arg {
                     Value::Null => {}
@@ -239,11 +250,29 @@ fn group_needs_documents(next: Option<&Stage>) -> bool {
     !fragments.iter().all(|f| reads_only_key_values(f, true))
 }
 
+/// The `@project` stage `next` (its node id and projection) when it follows a `@groupBy`
+/// and can run inside it: every projection that compiles and does not read the clock. The
+/// group-by then emits projected rows and keeps them as its outputs, so a group's
+/// retraction is the kept row itself (see `ops::group_by_with`). The project's node id
+/// still names it in errors; a projection that does not compile is left to its own stage,
+/// which reports it after the `@groupBy`'s errors, as before.
+fn fused_projection(
+    ctx: &Ctx<'_>,
+    branch: &Branch,
+    next: Option<&Stage>,
+) -> Option<(String, Projection)> {
+    let next = next.filter(|n| n.op == "@project")?;
+    let p = Projection::compile(&next.arg, ctx.registry).ok()?;
+    let id = format!("b{}_op_{}", branch.index, next.index);
+    (!p.is_time_variant()).then_some((id, p))
+}
+
 fn group_by(
     ctx: &Ctx<'_>,
     stage: &Stage,
     id: &str,
     next: Option<&Stage>,
+    then: Option<(&str, Projection)>,
 ) -> Result<Operator<Value>, PipelineError> {
     let expected = "[keyExpr, valueExpr] or [keyExpr, valueExpr, {distinct: bool}]";
     let args = match &stage.arg {
@@ -296,7 +325,7 @@ fn group_by(
     }
     let documents = group_needs_documents(next);
     Ok(ops::group_by_with(
-        id, key, value, distinct, documents, ctx.clock,
+        id, key, value, distinct, documents, then, ctx.clock,
     ))
 }
 

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use deltaloop_engine::{Collect, GroupFn, GroupSpec, Operator};
 use serde_json::{Value as Json, json};
 
-use super::{Stage, label};
+use super::project::{Step, projector, value_at};
+use super::{Projection, Stage, label};
 use crate::clock::Clock;
 use crate::expr::Expr;
 use crate::value::{Entries, List, Object, Value, intern};
@@ -30,13 +31,18 @@ pub fn group_by(
     distinct: bool,
     clock: &Clock,
 ) -> Operator<Value> {
-    group_by_with(node, key, value, distinct, true, clock)
+    group_by_with(node, key, value, distinct, true, None, clock)
 }
 
-/// As [`group_by`], but with `documents: false` the output row is only `{key, values}`.
+/// As [`group_by`], but with `documents: false` the output row is only `{key, values}`,
+/// and with `then: Some((project_node, projection))` every output row is that row
+/// projected, as by the `@project` stage `project_node` after the group-by.
 ///
-/// The compiler uses it when it has proved that no later stage can observe `documents`
-/// (see `compile/stages.rs`): building the list costs O(group) per touched group and step.
+/// The compiler uses `documents: false` when it has proved that no later stage can observe
+/// `documents` (see `compile/stages.rs`): building the list costs O(group) per touched
+/// group and step. It fuses a `@project` that follows a `@groupBy` (unless the projection
+/// reads the clock) because a group's output row is kept: its retraction then needs no new
+/// projection (and no comparison with a copy), which a separate stage would recompute.
 #[must_use]
 pub fn group_by_with(
     node: &str,
@@ -44,6 +50,7 @@ pub fn group_by_with(
     value: Option<Expr>,
     distinct: bool,
     documents: bool,
+    then: Option<(&str, Projection)>,
     clock: &Clock,
 ) -> Operator<Value> {
     let stage = Stage::new(
@@ -52,12 +59,18 @@ pub fn group_by_with(
         clock,
         key.is_time_variant() || value.as_ref().is_some_and(Expr::is_time_variant),
     );
-    let wire = json!({
+    let mut wire = json!({
         "type": "group_by",
         "keyExpr": key.to_json(),
         "valueExpr": value.as_ref().map_or(Json::Null, Expr::to_json),
         "distinct": distinct,
     });
+    if let Some((project_node, projection)) = &then {
+        wire["then"] = json!({
+            "node": project_node,
+            "projection": projection.source().to_serde_json(),
+        });
+    }
     let group = GroupFn::new(label(&wire), move |doc: &Value| {
         let k = stage
             .eval(&key, doc, true)
@@ -72,23 +85,43 @@ pub fn group_by_with(
     });
     // The output keys, interned once: `documents` < `key` < `values`, the map order.
     let [k_documents, k_key, k_values] = ["documents", "key", "values"].map(intern);
-    // The lists share what did not change with the group's previous row (`List::collected`).
+    // Where the previous output holds the lists: under their keys, or (projected) where the
+    // projection put them.
+    let (values_at, documents_at) = match &then {
+        None => (
+            vec![Step::Key(Arc::clone(&k_values))],
+            vec![Step::Key(Arc::clone(&k_documents))],
+        ),
+        Some((_, p)) => (
+            p.position_of("values").unwrap_or_default(),
+            p.position_of("documents").unwrap_or_default(),
+        ),
+    };
+    let finish = then.map(|(project_node, projection)| projector(project_node, projection, clock));
+    // The lists share what did not change with the group's previous list (`List::collected`).
     let aggregate = Collect::with_previous(
         distinct,
         move |key: &Value, values: Vec<&Value>, docs: Vec<&Value>, previous: Option<&Value>| {
-            let before = |field: &str| match previous.and_then(|p| p.get(field)) {
+            let before = |at: &[Step]| match previous
+                .filter(|_| !at.is_empty())
+                .and_then(|p| value_at(p, at))
+            {
                 Some(Value::List(l)) => Some(&**l),
                 _ => None,
             };
-            let values = Value::List(Arc::new(List::collected(&values, before(&k_values))));
+            let values = Value::List(Arc::new(List::collected(&values, before(&values_at))));
             let mut entries = Entries::with_capacity(3);
             if documents {
-                let docs = Value::List(Arc::new(List::collected(&docs, before(&k_documents))));
+                let docs = Value::List(Arc::new(List::collected(&docs, before(&documents_at))));
                 entries.push((Arc::clone(&k_documents), docs));
             }
             entries.push((Arc::clone(&k_key), key.clone()));
             entries.push((Arc::clone(&k_values), values));
-            Ok(Value::Map(Arc::new(Object::from_interned(entries))))
+            let row = Value::Map(Arc::new(Object::from_interned(entries)));
+            match &finish {
+                None => Ok(row),
+                Some(project) => project(&row),
+            }
         },
     );
     let aggregate = if documents {

@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use deltaloop_engine::{MapFn, Operator};
+use deltaloop_engine::{MapFn, Operator, UserError};
 use serde_json::{Value as Json, json};
 
 use super::{OpErrorKind, Stage, found, label};
@@ -245,18 +245,96 @@ pub(crate) fn set_nested(obj: &mut Object, segments: &[Str], v: Value) {
 /// errors.
 #[must_use]
 pub fn project(node: &str, projection: Projection, clock: &Clock) -> Operator<Value> {
-    let stage = Stage::new(node, "@project", clock, projection.is_time_variant());
     let wire = json!({
         "type": "project",
         "projection": projection.source().to_serde_json(),
         "fragments": true,
     });
+    let apply = projector(node, projection, clock);
     Operator::Map(MapFn::new(label(&wire), move |doc: &Value| {
+        apply(doc).map(Some)
+    }))
+}
+
+/// The row function of the `@project` stage `node`: what [`project`] maps every row with
+/// (errors name the stage and quote the row).
+pub(crate) fn projector(
+    node: &str,
+    projection: Projection,
+    clock: &Clock,
+) -> impl Fn(&Value) -> Result<Value, UserError> + Send + Sync + 'static {
+    let stage = Stage::new(node, "@project", clock, projection.is_time_variant());
+    move |doc: &Value| {
         projection
             .apply(doc, |e, d| stage.eval(e, d, false))
-            .map(Some)
             .map_err(|e| stage.error(doc, e))
-    }))
+    }
+}
+
+/// One step into a value: a map key or a list index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Step {
+    /// The entry of a map.
+    Key(Str),
+    /// The item of a list.
+    Index(usize),
+}
+
+impl Projection {
+    /// Where every output of the projection holds the input's `$.<field>` unchanged: the
+    /// steps from the output's root, when the projection is one fragment that puts the path
+    /// `"$.<field>"` at a literal position (through implicit `@dict`s and list literals, not
+    /// through an operator or a `"$."` merge).
+    ///
+    /// A hint, not a proof: a later setter may still overwrite the position, so a reader
+    /// must check what it finds there.
+    pub(crate) fn position_of(&self, field: &str) -> Option<Vec<Step>> {
+        fn find(v: &Value, target: &str, at: &mut Vec<Step>) -> bool {
+            match v {
+                Value::String(s) => &**s == target,
+                Value::List(items) => items.iter().enumerate().any(|(i, x)| {
+                    at.push(Step::Index(i));
+                    find(x, target, at) || {
+                        at.pop();
+                        false
+                    }
+                }),
+                Value::Map(m) if !m.keys().any(|k| k.starts_with('@')) => m.iter().any(|(k, x)| {
+                    at.push(Step::Key(Arc::clone(k)));
+                    find(x, target, at) || {
+                        at.pop();
+                        false
+                    }
+                }),
+                _ => false,
+            }
+        }
+        let target = format!("$.{field}");
+        let [fragment] = self.fragments.as_slice() else {
+            return None;
+        };
+        let Value::Map(source) = &self.source else {
+            return None;
+        };
+        for ((key, _), (_, value)) in fragment.iter().zip(source.iter()) {
+            let ProjectKey::Path(segments) = key else {
+                continue;
+            };
+            let mut at: Vec<Step> = segments.iter().map(|k| Step::Key(Arc::clone(k))).collect();
+            if find(value, &target, &mut at) {
+                return Some(at);
+            }
+        }
+        None
+    }
+}
+
+/// The value at `steps` inside `v`, if there is one.
+pub(crate) fn value_at<'a>(v: &'a Value, steps: &[Step]) -> Option<&'a Value> {
+    steps.iter().try_fold(v, |v, step| match step {
+        Step::Key(k) => v.get(k),
+        Step::Index(i) => v.as_list().and_then(|l| l.get(*i)),
+    })
 }
 
 /// The raw wire `project{projection}`: evaluates `expr` per row. A map result becomes the
@@ -292,4 +370,53 @@ pub fn project_expr(node: &str, expr: Expr, clock: &Clock) -> Operator<Value> {
             Err(e) => Err(stage.error(doc, e)),
         }
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn position(source: serde_json::Value, field: &str) -> Option<Vec<Step>> {
+        let registry = Registry::default();
+        Projection::compile(&Value::from(&source), &registry)
+            .ok()?
+            .position_of(field)
+    }
+
+    #[test]
+    fn position_of_should_follow_literal_dicts_and_lists_only() {
+        let key = |k: &str| Step::Key(intern(k));
+        assert_eq!(
+            position(
+                json!({"kind": "E", "subsets": [{"addresses": "$.values"}]}),
+                "values"
+            ),
+            Some(vec![key("subsets"), Step::Index(0), key("addresses")])
+        );
+        assert_eq!(
+            position(json!({"a.b": "$.values"}), "values"),
+            Some(vec![key("a"), key("b")])
+        );
+        // Through an operator, a merge, or several fragments: unknown.
+        assert_eq!(position(json!({"n": {"@len": "$.values"}}), "values"), None);
+        assert_eq!(position(json!({"$.": "$.values"}), "values"), None);
+        assert_eq!(
+            position(json!([{"a": "$.values"}, {"b": 1}]), "values"),
+            None
+        );
+        assert_eq!(position(json!({"a": "$.values"}), "documents"), None);
+    }
+
+    #[test]
+    fn value_at_should_read_keys_and_indexes() {
+        let v = Value::from(&json!({"s": [{"a": 1}, {"a": 2}]}));
+        let at = [
+            Step::Key(intern("s")),
+            Step::Index(1),
+            Step::Key(intern("a")),
+        ];
+        assert_eq!(value_at(&v, &at), Some(&Value::Int(2)));
+        assert_eq!(value_at(&v, &at[..1]).map(Value::type_name), Some("list"));
+        assert_eq!(value_at(&v, &[Step::Index(0)]), None);
+    }
 }
