@@ -17,8 +17,8 @@ fn steps(seed: u64, steps: usize, per_step: usize) -> Vec<Vec<(String, ZSet<Valu
     (0..steps)
         .map(|t| {
             let mut z = ZSet::new();
-            // The first step loads a few hundred members; later ones insert and retract.
-            let n = if t == 0 { 600 } else { per_step };
+            // The first step loads 200 members a group; later ones insert and retract.
+            let n = if t == 0 { 1200 } else { per_step };
             for _ in 0..n {
                 if t > 0 && !live.is_empty() && rng.next(2) == 0 {
                     let i = usize::try_from(rng.next(live.len() as u64)).unwrap();
@@ -29,7 +29,7 @@ fn steps(seed: u64, steps: usize, per_step: usize) -> Vec<Vec<(String, ZSet<Valu
                     let doc = Value::from(&json!({
                         "id": id,
                         "group": rng.next(6),
-                        "ip": format!("10.0.{}.{}", rng.next(4), rng.next(50)),
+                        "ip": format!("10.0.{}.{}", rng.next(4), rng.next(250)),
                     }));
                     let w = if rng.next(8) == 0 { 2 } else { 1 };
                     z.insert(doc.clone(), w);
@@ -75,7 +75,7 @@ fn large_groups_should_give_the_snapshot_output_incrementally() {
 
 #[test]
 fn large_groups_with_documents_and_distinct_should_give_the_snapshot_output() {
-    // `documents` kept (the whole rows), and distinct values (IPs repeat: 200 per group).
+    // `documents` kept (the whole rows), and distinct values (IPs repeat now and then).
     let kept = json!([
         {"@groupBy": ["$.group", "$.ip"]},
         {"@project": {"key": "$.key", "values": "$.values", "n": {"@len": "$.documents"}}}

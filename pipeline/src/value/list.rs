@@ -49,9 +49,11 @@ pub struct List {
 /// The "not computed yet" marker. A list whose hash is this value just recomputes it.
 const UNKNOWN: u64 = 0;
 
-/// Lists shorter than this are built flat by [`List::collected`]: a chunk would save
-/// little, and costs an allocation.
-const CHUNKED_MIN: usize = 32;
+/// Lists shorter than this are built flat by [`List::collected`]. Measured on the endpoints
+/// workload (about 100 items per list): chunked lists of that size take fewer instructions
+/// but more time, since comparing with the previous list's chunks reads memory that a flat
+/// copy does not.
+const CHUNKED_MIN: usize = 128;
 
 /// The most items in one chunk; a run without a boundary item is cut here.
 const MAX_CHUNK: usize = 64;
