@@ -33,10 +33,25 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("deltaloop: {err:#}");
+            eprintln!("deltaloop: {}", error_chain(&err));
             ExitCode::from(2)
         }
     }
+}
+
+/// The error and its causes, `: `-separated, as `{:#}` prints them, except that a cause
+/// whose text the message already ends with is not repeated (some errors, like the
+/// engine's operator failures, say their cause in their own message too).
+fn error_chain(err: &anyhow::Error) -> String {
+    let mut text = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.ends_with(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 /// Runs the chosen command.

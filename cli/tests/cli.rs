@@ -1159,3 +1159,27 @@ fn run_against_a_kubeconfig_should_watch_that_cluster_and_serve_the_views_itself
     assert!(run.terminate().success(), "{}", run.log());
     drop(cluster);
 }
+
+#[test]
+fn a_failing_step_should_be_reported_once_naming_the_stage_and_the_row() {
+    let dir = scratch("failing-step");
+    let pipeline = dir.join("p.yaml");
+    std::fs::write(
+        &pipeline,
+        "- \"@groupBy\": [\"$.ns\", \"$.v\"]\n- \"@project\": {x: {\"@div\": [1, 0]}}\n",
+    )
+    .unwrap();
+    let input = dir.join("in.yaml");
+    std::fs::write(&input, "- {ns: a, v: 1}\n").unwrap();
+    let input_arg = format!("in={}", input.display());
+    let err = run_err(&[
+        "eval".as_ref(),
+        pipeline.as_os_str(),
+        "--input".as_ref(),
+        input_arg.as_ref(),
+    ]);
+    assert_eq!(err.matches("division by zero").count(), 1, "{err}");
+    // The @project runs inside the @groupBy node, and its error still names it.
+    assert!(err.contains("b0_op_1 (@project)"), "{err}");
+    assert!(err.contains(r#""key":"a""#), "{err}");
+}
