@@ -73,7 +73,7 @@ use crate::clock::Clock;
 use crate::error::EvalError;
 use crate::expr::{EvalContext, Expr};
 use crate::path::{Path, PathError};
-use crate::value::{Object, Str, Value, canonical_json};
+use crate::value::{Object, Str, Value, canonical_json, intern};
 
 /// An operator failed on a document: which stage, which document, and why.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -352,10 +352,12 @@ fn key_path(name: &str) -> String {
 /// `{name: d}`.
 #[must_use]
 pub fn wrap(name: &str) -> Operator<Value> {
-    let key: Str = name.into();
+    // Interned once here, so that no row pays for interning it and lookups of `name` (the
+    // join's key functions) find it by pointer.
+    let key = intern(name);
     let projection = json!({"$.": {"@dict": {name: "$."}}});
     helper(projection, move |doc| {
-        Value::Map(Arc::new(Object::from_entries([(
+        Value::Map(Arc::new(Object::from_interned([(
             Arc::clone(&key),
             doc.clone(),
         )])))
@@ -365,7 +367,7 @@ pub fn wrap(name: &str) -> Operator<Value> {
 /// The join helper that keeps only the namespaces `keep` of a product row.
 #[must_use]
 pub fn strip(keep: &[String]) -> Operator<Value> {
-    let keep: Vec<Str> = keep.iter().map(|k| Str::from(k.as_str())).collect();
+    let keep: Vec<Str> = keep.iter().map(|k| intern(k)).collect();
     let dict: serde_json::Map<String, Json> = keep
         .iter()
         .map(|k| (k.to_string(), Json::String(key_path(k))))
@@ -375,7 +377,7 @@ pub fn strip(keep: &[String]) -> Operator<Value> {
         let entries = keep
             .iter()
             .filter_map(|k| doc.get(k).map(|v| (Arc::clone(k), v.clone())));
-        Value::Map(Arc::new(Object::from_entries(entries)))
+        Value::Map(Arc::new(Object::from_interned(entries)))
     })
 }
 
@@ -383,11 +385,11 @@ pub fn strip(keep: &[String]) -> Operator<Value> {
 /// unmatched left row in a soft join).
 #[must_use]
 pub fn pad(name: &str) -> Operator<Value> {
-    let key: Str = name.into();
+    let key = intern(name);
     let projection = json!([{"$.": "$."}, {"$.": {"@dict": {name: null}}}]);
     helper(projection, move |doc| {
         let mut obj = doc.as_map().cloned().unwrap_or_default();
-        obj.insert(Arc::clone(&key), Value::Null);
+        obj.insert_interned(Arc::clone(&key), Value::Null);
         Value::Map(Arc::new(obj))
     })
 }

@@ -27,6 +27,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU32;
 
 use crate::value::{Object, Str, Value};
 
@@ -134,6 +135,9 @@ pub struct Path {
     text: Str,
     root: Root,
     segments: Arc<[Segment]>,
+    /// Per segment, where the last lookup found its key in a map (see
+    /// [`Object::get_hinted`]); shared by the path's clones.
+    hints: Arc<[AtomicU32]>,
     /// Whether every segment is a plain key or index (the fast path).
     simple: bool,
 }
@@ -186,6 +190,7 @@ impl Path {
         Ok(Path {
             text: Arc::from(text),
             root,
+            hints: segments.iter().map(|_| AtomicU32::new(0)).collect(),
             segments: segments.into(),
             simple,
         })
@@ -274,9 +279,9 @@ impl Path {
 
     fn get_simple<'v>(&self, value: &'v Value) -> Option<&'v Value> {
         let mut cur = value;
-        for seg in self.segments.iter() {
+        for (seg, hint) in self.segments.iter().zip(self.hints.iter()) {
             cur = match seg {
-                Segment::Child(Selector::Key(k)) => cur.as_map()?.get(k)?,
+                Segment::Child(Selector::Key(k)) => cur.as_map()?.get_hinted(k, hint)?,
                 Segment::Child(Selector::Index(i)) => {
                     let l = cur.as_list()?;
                     l.get(resolve_index(*i, l.len())?)?

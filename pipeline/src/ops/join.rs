@@ -18,7 +18,7 @@ use serde_json::json;
 use super::{Stage, holds, label, merge};
 use crate::clock::Clock;
 use crate::expr::Expr;
-use crate::value::{Str, Value};
+use crate::value::{Str, Value, intern};
 
 /// The join key of a value: a top-level number widened to a float (so `1` and `1.0`, and
 /// integers beyond 2⁵³ that `@eq` equates with a float, share a key), and likewise each
@@ -44,7 +44,8 @@ fn widen(v: Value) -> Value {
 
 fn key_fn(stage: Stage, ns: &str, key: Expr) -> KeyFn<Value> {
     let label = json!({"ns": ns, "key": key.to_json()}).to_string();
-    let ns: Str = ns.into();
+    // Interned, so that the lookup finds the row's entry by pointer.
+    let ns: Str = intern(ns);
     KeyFn::new(label, move |row: &Value| {
         let Some(sub) = row.get(&ns) else {
             return Ok(None);

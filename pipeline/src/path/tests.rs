@@ -115,3 +115,28 @@ fn remove_should_delete_the_selected_node() {
     assert_eq!(doc, j(r#"{"a":{"c":2}}"#));
     assert!(Path::parse("$.a.zz").unwrap().remove(&mut doc).is_err());
 }
+
+#[test]
+fn one_path_should_read_documents_of_different_shapes_in_any_order() {
+    // The path remembers where it last found each key; documents that hold the keys at
+    // other indexes, or not at all, must still read correctly.
+    let path = Path::parse("$.spec.app").unwrap();
+    let docs = [
+        (r#"{"spec":{"app":"a"}}"#, Some("a")),
+        (r#"{"a":1,"b":2,"spec":{"x":0,"y":0,"app":"b"}}"#, Some("b")),
+        (r#"{"spec":{"app":"c","z":1}}"#, Some("c")),
+        (r#"{"spec":{"zz":1}}"#, None),
+        (r#"{"a":{"app":"no"},"spec":{"app":"d"}}"#, Some("d")),
+        (r#"{"spec":{"x":0,"y":0,"app":"e"}}"#, Some("e")),
+        // Keys are kept sorted: here `app` is second, and then another key is.
+        (r#"{"spec":{"aa":0,"app":"f"}}"#, Some("f")),
+        (r#"{"spec":{"app":"g","b":"not g"}}"#, Some("g")),
+        (r#"{"spec":{"aa":0,"b":"no app"}}"#, None),
+    ];
+    for _ in 0..2 {
+        for (doc, want) in docs {
+            let got = path.get(&j(doc)).ok();
+            assert_eq!(got, want.map(Value::from), "{doc}");
+        }
+    }
+}

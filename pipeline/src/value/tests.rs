@@ -355,6 +355,29 @@ mod inline_boundary {
         }
 
         #[test]
+        fn get_hinted_should_find_what_get_finds_whatever_the_hint(
+            maps in prop::collection::vec(prop::collection::vec(("[a-h]", -3i64..3), 0..10), 1..8),
+            lookups in prop::collection::vec(("[a-i]", 0usize..8, 0u32..12), 0..40),
+        ) {
+            let maps: Vec<Object> = maps
+                .iter()
+                .map(|m| Object::from_entries(m.iter().map(|(k, v)| (k.as_str(), Value::Int(*v)))))
+                .collect();
+            for (key, which, start) in lookups {
+                let map = &maps[which % maps.len()];
+                let key = intern(&key);
+                let hint = std::sync::atomic::AtomicU32::new(start);
+                prop_assert_eq!(map.get_hinted(&key, &hint), map.get(&key));
+                // A found key leaves its index as the hint, and is found there again.
+                if map.get(&key).is_some() {
+                    let at = hint.load(std::sync::atomic::Ordering::Relaxed) as usize;
+                    prop_assert!(map.iter().nth(at).is_some_and(|(k, _)| **k == *key));
+                    prop_assert_eq!(map.get_hinted(&key, &hint), map.get(&key));
+                }
+            }
+        }
+
+        #[test]
         fn merged_should_match_inserting_the_right_side(a in prop::collection::vec(("[a-l]", -3i64..3), 0..12), b in prop::collection::vec(("[a-l]", -3i64..3), 0..12)) {
             let left = Object::from_entries(a.iter().map(|(k, v)| (k.as_str(), Value::Int(*v))));
             let right = Object::from_entries(b.iter().map(|(k, v)| (k.as_str(), Value::Int(*v))));
