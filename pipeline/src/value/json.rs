@@ -43,7 +43,7 @@ impl Value {
             },
             Value::String(s) => serde_json::Value::String(s.to_string()),
             Value::List(l) => {
-                serde_json::Value::Array(l.iter().map(Value::to_serde_json).collect())
+                serde_json::Value::Array(l.items().map(Value::to_serde_json).collect())
             }
             Value::Map(m) => serde_json::Value::Object(
                 m.iter()
@@ -112,7 +112,7 @@ pub fn write_canonical_json(v: &Value, out: &mut String) {
         Value::String(s) => write_json_string(s, out),
         Value::List(l) => {
             out.push('[');
-            for (i, e) in l.iter().enumerate() {
+            for (i, e) in l.items().enumerate() {
                 if i > 0 {
                     out.push(',');
                 }
@@ -205,7 +205,7 @@ pub(crate) fn format_go_value(v: &Value, out: &mut String) {
         Value::String(s) => out.push_str(s),
         Value::List(l) => {
             out.push('[');
-            for (i, e) in l.iter().enumerate() {
+            for (i, e) in l.items().enumerate() {
                 if i > 0 {
                     out.push(' ');
                 }

@@ -555,6 +555,32 @@ mod tests {
     }
 
     #[test]
+    fn writing_a_chunked_list_should_not_build_its_flat_copy() {
+        let pool = pool();
+        let chunked = Value::List(Arc::new(List::collected(
+            &pool.iter().collect::<Vec<_>>(),
+            None,
+        )));
+        let flat = Value::list(pool.clone());
+        assert_eq!(
+            super::super::canonical_json(&chunked),
+            super::super::canonical_json(&flat)
+        );
+        assert_eq!(chunked.to_serde_json(), flat.to_serde_json());
+        let (Ok(a), Ok(b)) = (
+            serde_json::to_string(&chunked),
+            serde_json::to_string(&flat),
+        ) else {
+            panic!("serialization failed");
+        };
+        assert_eq!(a, b);
+        let Value::List(l) = &chunked else {
+            panic!("not a list");
+        };
+        assert!(l.chunked.as_ref().is_some_and(|c| c.flat.get().is_none()));
+    }
+
+    #[test]
     fn mutating_a_chunked_list_should_flatten_it_and_forget_the_hash() {
         let pool = pool();
         let mut l = List::collected(&pool.iter().collect::<Vec<_>>(), None);

@@ -22,7 +22,7 @@ impl Serialize for Value {
             Value::String(st) => s.serialize_str(st),
             Value::List(l) => {
                 let mut seq = s.serialize_seq(Some(l.len()))?;
-                for e in l.iter() {
+                for e in l.items() {
                     seq.serialize_element(e)?;
                 }
                 seq.end()
