@@ -571,7 +571,13 @@ impl Object {
     /// is not interned still works, only its lookups miss the pointer fast path. Entries
     /// already in strictly increasing key order (a compiled `@dict`) are not sorted again.
     pub(crate) fn from_interned(entries: impl IntoIterator<Item = (Str, Value)>) -> Object {
-        let mut v: Entries = entries.into_iter().collect();
+        Object::from_interned_entries(entries.into_iter().collect())
+    }
+
+    /// [`from_interned`](Self::from_interned) for entries already gathered in an
+    /// [`Entries`], which becomes the map's storage as it is (collecting it again would copy
+    /// every entry, and reallocate a spilled buffer).
+    pub(crate) fn from_interned_entries(mut v: Entries) -> Object {
         if !strictly_sorted(&v) {
             // Stable sort keeps input order among equal keys; keep the last one.
             v.sort_by(|a, b| key_cmp(&a.0, &b.0));

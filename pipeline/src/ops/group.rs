@@ -117,7 +117,7 @@ pub fn group_by_with(
             }
             entries.push((Arc::clone(&k_key), key.clone()));
             entries.push((Arc::clone(&k_values), values));
-            let row = Value::Map(Arc::new(Object::from_interned(entries)));
+            let row = Value::Map(Arc::new(Object::from_interned_entries(entries)));
             match &finish {
                 None => Ok(row),
                 Some(project) => project(&row),

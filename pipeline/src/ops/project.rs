@@ -182,7 +182,7 @@ impl Projection {
                     entries.push((Arc::clone(k), eval(expr, doc)?));
                 }
             }
-            return Ok(Value::Map(Arc::new(Object::from_interned(entries))));
+            return Ok(Value::Map(Arc::new(Object::from_interned_entries(entries))));
         }
         let mut acc = Object::new();
         for fragment in &self.fragments {

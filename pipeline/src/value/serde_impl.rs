@@ -95,7 +95,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
         while let Some((k, v)) = map.next_entry::<Key, Value>()? {
             out.push((k.0, v));
         }
-        Ok(Value::Map(Arc::new(Object::from_interned(out))))
+        Ok(Value::Map(Arc::new(Object::from_interned_entries(out))))
     }
 }
 
