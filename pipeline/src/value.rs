@@ -654,6 +654,7 @@ impl Object {
 
     /// The cached structural hash of the map.
     #[must_use]
+    #[inline]
     pub fn hash64(&self) -> u64 {
         mix(TAG_MAP, self.sum_len)
     }

@@ -113,7 +113,13 @@ fn mul_mod(a: u64, b: u64) -> u64 {
 /// plus a term stays below 2⁶², well inside what [`mul_fold`] takes).
 #[inline]
 fn term(v: &Value) -> u64 {
-    v.hash64() >> 3
+    // Maps (a `@groupBy`'s usual items) hash in O(1); reading their cached hash here saves
+    // the call into the recursive `Value::hash64`.
+    let h = match v {
+        Value::Map(m) => m.hash64(),
+        other => other.hash64(),
+    };
+    h >> 3
 }
 
 /// The hash polynomial of a run of items with hashes `h₀ … hₙ₋₁`:
