@@ -8,6 +8,11 @@
 //! without positive members emits no row. With `distinct`, each list keeps only the first
 //! occurrence of every element. Lists are in the order of the source rows' hashes
 //! (deterministic from run to run, but otherwise unspecified: compare them as multisets).
+//!
+//! Two things keep a touched group's work small (see [`group_by_with`]): long lists are
+//! built from the group's previous list, sharing its unchanged chunks
+//! ([`List::collected`]), and a `@project` that follows the stage can be applied here, so
+//! that the row kept for the group's retraction is the projected one.
 
 use std::sync::Arc;
 
