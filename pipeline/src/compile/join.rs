@@ -245,7 +245,7 @@ pub(super) fn compile(
         wrapped.push((name.clone(), ctx.node(id, ops::wrap(name), &[&from])?));
     }
     let pushdown = if soft.is_empty() {
-        plan_pushdown(ctx, branch.index, after, &hard)?
+        plan_pushdown(ctx, branch, after, &hard)?
     } else {
         Pushdown::default()
     };
@@ -358,7 +358,7 @@ struct Pushdown {
 /// stop at the first one that does not move whole.
 fn plan_pushdown(
     ctx: &Ctx<'_>,
-    branch: usize,
+    branch: &Branch,
     after: &[Stage],
     hard: &[&String],
 ) -> Result<Pushdown, PipelineError> {
@@ -371,7 +371,7 @@ fn plan_pushdown(
             break;
         }
         let predicate = ctx.expr(stage, "", &stage.arg)?;
-        let b_op = format!("b{branch}_op_{}", stage.index);
+        let b_op = branch.stage_node(stage);
         if let Some(name) = participant(predicate.total_on_one_field(false)) {
             plan.filters
                 .push((name, format!("{b_op}_pushed"), predicate));

@@ -50,6 +50,13 @@ pub(super) struct Branch {
     pub(super) stages: Vec<Stage>,
 }
 
+impl Branch {
+    /// The node id `b<i>_op_<k>` of stage `stage` of this branch.
+    pub(super) fn stage_node(&self, stage: &Stage) -> String {
+        format!("b{}_op_{}", self.index, stage.index)
+    }
+}
+
 /// A parsed program.
 #[derive(Clone, Debug)]
 pub(super) struct Program {

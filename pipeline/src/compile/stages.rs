@@ -113,7 +113,7 @@ pub(super) fn compile_branch(
         if std::mem::take(&mut fused) {
             continue;
         }
-        let id = format!("b{}_op_{}", branch.index, stage.index);
+        let id = branch.stage_node(stage);
         let op = match stage.op.as_str() {
             "@select" => {
                 let predicate = match residual.take() {
@@ -263,8 +263,7 @@ fn fused_projection(
 ) -> Option<(String, Projection)> {
     let next = next.filter(|n| n.op == "@project")?;
     let p = Projection::compile(&next.arg, ctx.registry).ok()?;
-    let id = format!("b{}_op_{}", branch.index, next.index);
-    (!p.is_time_variant()).then_some((id, p))
+    (!p.is_time_variant()).then(|| (branch.stage_node(next), p))
 }
 
 fn group_by(
