@@ -91,25 +91,22 @@ pub fn group_by_with(
     // The output keys, interned once: `documents` < `key` < `values`, the map order.
     let [k_documents, k_key, k_values] = ["documents", "key", "values"].map(intern);
     // Where the previous output holds the lists: under their keys, or (projected) where the
-    // projection put them.
+    // projection put them, if that is known.
     let (values_at, documents_at) = match &then {
         None => (
-            vec![Step::Key(Arc::clone(&k_values))],
-            vec![Step::Key(Arc::clone(&k_documents))],
+            Some(vec![Step::Key(Arc::clone(&k_values))]),
+            Some(vec![Step::Key(Arc::clone(&k_documents))]),
         ),
-        Some((_, p)) => (
-            p.position_of("values").unwrap_or_default(),
-            p.position_of("documents").unwrap_or_default(),
-        ),
+        Some((_, p)) => (p.position_of("values"), p.position_of("documents")),
     };
     let finish = then.map(|(project_node, projection)| projector(project_node, projection, clock));
     // The lists share what did not change with the group's previous list (`List::collected`).
     let aggregate = Collect::with_previous(
         distinct,
         move |key: &Value, values: Vec<&Value>, docs: Vec<&Value>, previous: Option<&Value>| {
-            let before = |at: &[Step]| match previous
-                .filter(|_| !at.is_empty())
-                .and_then(|p| value_at(p, at))
+            let before = |at: &Option<Vec<Step>>| match previous
+                .zip(at.as_deref())
+                .and_then(|(p, at)| value_at(p, at))
             {
                 Some(Value::List(l)) => Some(&**l),
                 _ => None,

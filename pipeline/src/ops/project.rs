@@ -290,22 +290,23 @@ impl Projection {
     /// must check what it finds there.
     pub(crate) fn position_of(&self, field: &str) -> Option<Vec<Step>> {
         fn find(v: &Value, target: &str, at: &mut Vec<Step>) -> bool {
+            // Steps into `x`; on a miss, steps back out.
+            let mut within = |step: Step, x: &Value| {
+                at.push(step);
+                find(x, target, at) || {
+                    at.pop();
+                    false
+                }
+            };
             match v {
                 Value::String(s) => &**s == target,
-                Value::List(items) => items.iter().enumerate().any(|(i, x)| {
-                    at.push(Step::Index(i));
-                    find(x, target, at) || {
-                        at.pop();
-                        false
-                    }
-                }),
-                Value::Map(m) if !m.keys().any(|k| k.starts_with('@')) => m.iter().any(|(k, x)| {
-                    at.push(Step::Key(Arc::clone(k)));
-                    find(x, target, at) || {
-                        at.pop();
-                        false
-                    }
-                }),
+                Value::List(items) => items
+                    .iter()
+                    .enumerate()
+                    .any(|(i, x)| within(Step::Index(i), x)),
+                Value::Map(m) if !m.keys().any(|k| k.starts_with('@')) => {
+                    m.iter().any(|(k, x)| within(Step::Key(Arc::clone(k)), x))
+                }
                 _ => false,
             }
         }

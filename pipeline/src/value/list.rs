@@ -358,9 +358,13 @@ fn run_len(rest: &[&Value]) -> usize {
 /// rule cut it), so only its end needs checking, which the old list's end may have forced.
 fn is_next_run(c: &Chunk, rest: &[&Value]) -> bool {
     let k = c.items.len();
-    k <= rest.len()
-        && c.items.iter().zip(rest).all(|(a, b)| same(a, b))
+    rest.get(..k).is_some_and(|run| holds(c, run))
         && (k == rest.len() || k == MAX_CHUNK || c.items.last().is_some_and(is_boundary))
+}
+
+/// Whether chunk `c` holds exactly the items of `run` (see [`same`]).
+fn holds(c: &Chunk, run: &[&Value]) -> bool {
+    c.items.len() == run.len() && c.items.iter().zip(run).all(|(a, b)| same(a, b))
 }
 
 /// The chunk of `old` from `cursor` on (within [`LOOKAHEAD`]) that holds exactly `run`,
@@ -368,7 +372,7 @@ fn is_next_run(c: &Chunk, rest: &[&Value]) -> bool {
 fn reuse_or_build(run: &[&Value], old: &[Arc<Chunk>], cursor: &mut usize) -> Arc<Chunk> {
     let end = old.len().min(*cursor + LOOKAHEAD);
     for (j, c) in old.iter().enumerate().take(end).skip(*cursor) {
-        if c.items.len() == run.len() && c.items.iter().zip(run).all(|(a, b)| same(a, b)) {
+        if holds(c, run) {
             *cursor = j + 1;
             return Arc::clone(c);
         }
