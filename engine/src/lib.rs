@@ -87,8 +87,9 @@ pub use error::{Error, Result, UserError};
 pub use executor::{Executor, InputHandle, Observer, OutputHandle};
 pub use indexed::IndexedZSet;
 pub use operator::{
-    Aggregate, Collect, CombineFn, Count, FilterFn, FlatMapFn, Func, Group, GroupFn, GroupSpec,
-    JoinSpec, KeyFn, Linearity, MapFn, Matched, Max, Min, Operator, ResidualFn, Sum,
+    Aggregate, Collect, Collected, CombineFn, Count, FilterFn, FlatMapFn, Func, Group, GroupFn,
+    GroupSpec, JoinSpec, KeyFn, Linearity, MapFn, Matched, Max, MemberEdit, Min, Operator, Prior,
+    ResidualFn, Sum,
 };
 pub use transform::{
     Chain, ChainStep, Distincter, Incrementalizer, Reconciler, SmithPredictor, Transform,

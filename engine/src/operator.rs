@@ -30,7 +30,10 @@ mod aggregate;
 use std::fmt;
 use std::sync::Arc;
 
-pub use aggregate::{Aggregate, Collect, Count, Group, Max, Min, Sum};
+pub(crate) use aggregate::Change;
+pub use aggregate::{
+    Aggregate, Collect, Collected, Count, Group, Max, MemberEdit, Min, Prior, Sum,
+};
 
 use crate::data::{Data, Weight};
 use crate::error::UserError;

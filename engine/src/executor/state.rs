@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::data::{Data, Weight};
 use crate::error::UserError;
 use crate::indexed::IndexedZSet;
-use crate::operator::{Group, GroupSpec, JoinSpec, Matched};
+use crate::operator::{Change, Group, GroupSpec, JoinSpec, Matched, MemberEdit, Prior};
 use crate::zset::{RowMap, ZSet, row_hash, row_map};
 
 /// Rows with their join keys: (key, row, weight).
@@ -177,6 +177,41 @@ fn touched_keys<T: Data>(updates: &[Update<T>]) -> Vec<(u64, &T)> {
     touched
 }
 
+/// The edits of group `key` (key hash `hash`) in this step, from the sorted `updates` and
+/// the `changes` they made, gathered in `buf`: `None` unless every member of the group has
+/// weight 1 and every update of the group inserted or removed one (see [`Prior::edits`]).
+fn member_edits<'a, 'b, T: Data>(
+    updates: &'a [Update<T>],
+    changes: &[Change],
+    hash: u64,
+    key: &T,
+    group: &Group<T>,
+    buf: &'b mut Vec<MemberEdit<'a, T>>,
+) -> Option<&'b [MemberEdit<'a, T>]> {
+    buf.clear();
+    if !group.all_unit() {
+        return None;
+    }
+    // The updates are sorted by key hash: the group's are in the run of its hash.
+    let start = updates.partition_point(|u| u.key_hash < hash);
+    let run = updates.get(start..)?;
+    let len = run.partition_point(|u| u.key_hash == hash);
+    for (u, change) in run.iter().zip(changes.get(start..)?).take(len) {
+        if u.key != *key {
+            continue;
+        }
+        buf.push(match *change {
+            Change::Inserted(at) => MemberEdit {
+                at,
+                inserted: Some((&u.row, &u.value)),
+            },
+            Change::Removed(at) => MemberEdit { at, inserted: None },
+            Change::Other => return None,
+        });
+    }
+    Some(buf)
+}
+
 /// What one group-by step changed: the member updates and the outputs they replaced.
 type GroupUndo<T> = (Vec<Update<T>>, Vec<(T, Option<T>)>);
 
@@ -197,17 +232,23 @@ impl<T: Data> GroupState<T> {
         }
     }
 
-    fn apply(&mut self, updates: &[Update<T>], sign: Weight) {
+    /// Applies `updates` (times `sign`) to the groups; returns what each did to its
+    /// group's member sequence.
+    fn apply(&mut self, updates: &[Update<T>], sign: Weight) -> Vec<Change> {
+        let mut changes = Vec::with_capacity(updates.len());
         for u in updates {
             let w = u.weight * sign;
-            if let Some(entry) = self.groups.get_mut(&u.key) {
-                entry.group.update_hashed(u.row_hash, &u.row, &u.value, w);
+            let change = if let Some(entry) = self.groups.get_mut(&u.key) {
+                entry.group.update_hashed(u.row_hash, &u.row, &u.value, w)
             } else {
                 let mut entry = GroupEntry::default();
-                entry.group.update_hashed(u.row_hash, &u.row, &u.value, w);
+                let change = entry.group.update_hashed(u.row_hash, &u.row, &u.value, w);
                 self.groups.insert(u.key.clone(), entry);
-            }
+                change
+            };
+            changes.push(change);
         }
+        changes
     }
 
     /// Applies the delta to the groups and emits −old/+new for every touched group whose
@@ -234,17 +275,25 @@ impl<T: Data> GroupState<T> {
         // together (the group stays in the cache) and in its members' order (a bulk load
         // appends at the end of the group), and puts equal keys next to each other.
         updates.sort_unstable_by(update_order);
-        self.apply(&updates, 1);
+        let changes = self.apply(&updates, 1);
         let touched = touched_keys(&updates);
         let mut fresh = Vec::with_capacity(touched.len());
-        for (_, key) in &touched {
+        let mut edits = Vec::new();
+        for (hash, key) in &touched {
             let new = match self.groups.get(*key) {
                 Some(entry) if entry.group.count() > 0 => {
-                    match self
-                        .spec
-                        .aggregate
-                        .aggregate(key, &entry.group, entry.output.as_ref())
-                    {
+                    let prior = Prior {
+                        output: entry.output.as_ref(),
+                        edits: member_edits(
+                            &updates,
+                            &changes,
+                            *hash,
+                            key,
+                            &entry.group,
+                            &mut edits,
+                        ),
+                    };
+                    match self.spec.aggregate.aggregate(key, &entry.group, prior) {
                         Ok(row) => row,
                         Err(e) => {
                             let updates = updates.clone();
@@ -361,16 +410,16 @@ mod tests {
 
     #[test]
     fn aggregates_should_see_the_output_they_replace() {
-        use crate::operator::{Collect, GroupFn};
+        use crate::operator::{Collect, Collected, GroupFn};
         // Rows (group, member); the output is (group, members, the previous output's
         // member count + 1, or 0 for a new group).
         let spec = GroupSpec {
             group: GroupFn::new("by group", |r: &(u32, u32)| Ok(((r.0, 0), *r))),
-            aggregate: Arc::new(Collect::with_previous(
+            aggregate: Arc::new(Collect::incremental(
                 false,
-                |key: &(u32, u32), values, _rows, previous: Option<&(u32, u32)>| {
-                    let n = u32::try_from(values.len()).unwrap_or(u32::MAX);
-                    Ok((key.0, n * 100 + previous.map_or(0, |p| p.1 / 100 + 1)))
+                |key: &(u32, u32), c: &Collected<'_, (u32, u32)>| {
+                    let n = u32::try_from(c.values().len()).unwrap_or(u32::MAX);
+                    Ok((key.0, n * 100 + c.previous().map_or(0, |p| p.1 / 100 + 1)))
                 },
             )),
         };
@@ -401,6 +450,93 @@ mod tests {
             step(&mut state, crate::zset! { (1, 3) => -1 }),
             [((1, 204), 1), ((1, 303), -1)]
         );
+    }
+
+    /// A group-by whose output is `[group, values…]`, built from the previous output and
+    /// the edits when there are edits, and checked against the values gathered from the
+    /// group; `used` counts the outputs built from edits.
+    fn edit_checking_group_by(used: Arc<std::sync::atomic::AtomicUsize>) -> GroupState<Vec<u32>> {
+        use crate::operator::{Collect, Collected, GroupFn};
+        let spec = GroupSpec {
+            // Rows [group, member]; member values [10 · member].
+            group: GroupFn::new("by group", |r: &Vec<u32>| Ok((vec![r[0]], vec![r[1] * 10]))),
+            aggregate: Arc::new(Collect::incremental(
+                false,
+                move |key: &Vec<u32>, c: &Collected<'_, Vec<u32>>| {
+                    let gathered: Vec<u32> = c.values().iter().map(|v| v[0]).collect();
+                    if let (Some(previous), Some(edits)) = (c.previous(), c.edits()) {
+                        let mut items = previous[1..].to_vec();
+                        for e in edits {
+                            match e.inserted {
+                                Some((_, value)) if e.at <= items.len() => {
+                                    items.insert(e.at, value[0]);
+                                }
+                                None if e.at < items.len() => {
+                                    items.remove(e.at);
+                                }
+                                _ => return Err(format!("edit {e:?} out of range").into()),
+                            }
+                        }
+                        if items != gathered {
+                            return Err(format!("edited {items:?}, gathered {gathered:?}").into());
+                        }
+                        used.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    Ok(std::iter::once(key[0]).chain(gathered).collect())
+                },
+            )),
+        };
+        GroupState::new(spec)
+    }
+
+    proptest::proptest! {
+        /// Applied to the previous output's list, the edits a step reports give the list
+        /// gathered from the group: across unit and other weights, retractions of absent
+        /// rows, and rolled-back steps.
+        #[test]
+        fn member_edits_should_rebuild_the_gathered_list(
+            steps in proptest::collection::vec(
+                (proptest::collection::vec((0u32..3, 0u32..40, -1i64..=2), 1..12), proptest::bool::ANY),
+                1..30,
+            ),
+        ) {
+            let used = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let mut state = edit_checking_group_by(Arc::clone(&used));
+            for (rows, roll_back) in steps {
+                let mut delta = ZSet::new();
+                for (group, member, w) in rows {
+                    delta.insert(vec![group, member], w);
+                }
+                let out = state.step(&delta);
+                proptest::prop_assert!(out.is_ok(), "{:?}", out.err().map(|e| e.to_string()));
+                if roll_back {
+                    state.rollback();
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn member_edits_should_be_reported_for_unit_weights() {
+        let used = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut state = edit_checking_group_by(Arc::clone(&used));
+        let mut delta = ZSet::new();
+        for m in 0..20 {
+            delta.insert(vec![1, m], 1);
+        }
+        assert!(state.step(&delta).is_ok());
+        // Retract one member and insert two: built from the edits.
+        let delta = crate::zset! { vec![1, 3] => -1, vec![1, 30] => 1, vec![1, 31] => 1 };
+        assert!(state.step(&delta).is_ok());
+        assert_eq!(used.load(std::sync::atomic::Ordering::Relaxed), 1);
+        // A member of weight 2: no edits from then on.
+        assert!(state.step(&crate::zset! { vec![1, 4] => 1 }).is_ok());
+        assert!(state.step(&crate::zset! { vec![1, 5] => -1 }).is_ok());
+        assert_eq!(used.load(std::sync::atomic::Ordering::Relaxed), 1);
+        // Back to unit weights: edits again.
+        assert!(state.step(&crate::zset! { vec![1, 4] => -1 }).is_ok());
+        assert!(state.step(&crate::zset! { vec![1, 6] => -1 }).is_ok());
+        assert_eq!(used.load(std::sync::atomic::Ordering::Relaxed), 2);
     }
 
     #[test]

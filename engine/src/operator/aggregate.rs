@@ -61,6 +61,8 @@ enum Members<T: Data> {
 pub struct Group<T: Data> {
     members: Members<T>,
     positive: Weight,
+    /// How many members have a weight other than 1.
+    non_unit: usize,
 }
 
 impl<T: Data> Default for Group<T> {
@@ -68,6 +70,57 @@ impl<T: Data> Default for Group<T> {
         Self {
             members: Members::Small(Vec::new()),
             positive: 0,
+            non_unit: 0,
+        }
+    }
+}
+
+/// What one [`Group::update_hashed`] did to the sequence of members (in [`Group::iter`]
+/// order).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// A member of weight 1 was inserted at this position.
+    Inserted(usize),
+    /// The member of weight 1 at this position was removed.
+    Removed(usize),
+    /// Anything else: a weight changed in place, a member of another weight came or went,
+    /// or the group is in the large layout (which does not track positions).
+    Other,
+}
+
+/// One change of a step to a group's members, at a position of the member sequence as the
+/// step's earlier changes left it: the member inserted there, or the member there removed.
+///
+/// Only reported (see [`Prior::edits`]) when every member has weight 1, so that the
+/// positions are also those of a list with one item per member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemberEdit<'a, T: Data> {
+    /// The position, counted after the step's earlier edits.
+    pub at: usize,
+    /// `Some((source row, member value))`: the member inserted at `at`; `None`: the member
+    /// at `at` removed.
+    pub inserted: Option<(&'a T, &'a T)>,
+}
+
+/// What an aggregate may reuse from before the step: the group's previous output row and
+/// how the members changed since it was built.
+#[derive(Clone, Copy, Debug)]
+pub struct Prior<'a, T: Data> {
+    /// The group's output row before this step (`None` for a group new in this step). It
+    /// is not changed, since its retraction is emitted alongside the new row.
+    pub output: Option<&'a T>,
+    /// The step's member changes in the order they were applied, when `output` was built
+    /// from the members before them and every member has weight 1 (`None` otherwise).
+    pub edits: Option<&'a [MemberEdit<'a, T>]>,
+}
+
+impl<T: Data> Prior<'_, T> {
+    /// Nothing to reuse: a group aggregated from scratch.
+    #[must_use]
+    pub const fn none() -> Self {
+        Prior {
+            output: None,
+            edits: None,
         }
     }
 }
@@ -149,11 +202,19 @@ impl<T: Data> Group<T> {
         self.update_hashed(row_hash(row), row, value, weight);
     }
 
-    /// [`Group::update`] with `hash == row_hash(row)` already computed by the caller.
-    pub(crate) fn update_hashed(&mut self, hash: u64, row: &T, value: &T, weight: Weight) {
+    /// [`Group::update`] with `hash == row_hash(row)` already computed by the caller;
+    /// returns where the member sequence changed.
+    pub(crate) fn update_hashed(
+        &mut self,
+        hash: u64,
+        row: &T,
+        value: &T,
+        weight: Weight,
+    ) -> Change {
         if weight == 0 {
-            return;
+            return Change::Other;
         }
+        let mut change = Change::Other;
         let (old, new) = match &mut self.members {
             Members::Small(v) => match search_streaming(v, hash, row) {
                 Ok(i) => {
@@ -161,6 +222,9 @@ impl<T: Data> Group<T> {
                     let new = old + weight;
                     if new == 0 {
                         v.remove(i);
+                        if old == 1 {
+                            change = Change::Removed(i);
+                        }
                     } else {
                         v[i].weight = new;
                     }
@@ -174,6 +238,9 @@ impl<T: Data> Group<T> {
                         weight,
                     };
                     v.insert(i, member);
+                    if weight == 1 {
+                        change = Change::Inserted(i);
+                    }
                     (0, weight)
                 }
             },
@@ -201,7 +268,10 @@ impl<T: Data> Group<T> {
             }
         };
         self.positive += new.max(0) - old.max(0);
+        let odd = |w: Weight| usize::from(w != 0 && w != 1);
+        self.non_unit = self.non_unit + odd(new) - odd(old);
         self.relayout();
+        change
     }
 
     /// Moves the members between the two layouts when the group crosses their thresholds.
@@ -258,6 +328,13 @@ impl<T: Data> Group<T> {
         self.positive
     }
 
+    /// Whether every member has weight 1 (so that the members and the collected list of
+    /// their values correspond one to one, position by position).
+    #[must_use]
+    pub fn all_unit(&self) -> bool {
+        self.non_unit == 0
+    }
+
     /// The number of members, including those whose weight is not positive.
     #[must_use]
     pub fn len(&self) -> usize {
@@ -281,9 +358,9 @@ pub trait Aggregate<T: Data>: Send + Sync + fmt::Debug {
     /// A short description for rendering and serialization.
     fn label(&self) -> String;
 
-    /// The output row of group `key`. `previous` is the row the group had before this step
-    /// (`None` for a group new in this step), which the aggregate may reuse parts of: it is
-    /// not changed, since its retraction is emitted alongside the new row.
+    /// The output row of group `key`. `prior` holds the row the group had before this step
+    /// and, where they are simple, the member changes since: the aggregate may reuse parts
+    /// of that row instead of rebuilding them from the whole group.
     ///
     /// # Errors
     /// Whatever the user logic reports; the step is then aborted.
@@ -291,7 +368,7 @@ pub trait Aggregate<T: Data>: Send + Sync + fmt::Debug {
         &self,
         key: &T,
         group: &Group<T>,
-        previous: Option<&T>,
+        prior: Prior<'_, T>,
     ) -> Result<Option<T>, UserError>;
 }
 
@@ -321,12 +398,12 @@ aggregate_struct!(
     /// The group's count: the sum of positive member weights.
     ///
     /// ```
-    /// use deltaloop_engine::{Aggregate, Count, Group};
+    /// use deltaloop_engine::{Aggregate, Count, Group, Prior};
     /// let mut g: Group<i64> = Group::default();
     /// g.update(&1, &1, 2);
     /// g.update(&2, &2, 1);
     /// let count = Count::new(|key: &i64, n| Ok(key * 1000 + n));
-    /// assert_eq!(count.aggregate(&7, &g, None).unwrap(), Some(7003));
+    /// assert_eq!(count.aggregate(&7, &g, Prior::none()).unwrap(), Some(7003));
     /// ```
     Count, Weight, "count"
 );
@@ -340,7 +417,7 @@ impl<T: Data> Aggregate<T> for Count<T> {
         &self,
         key: &T,
         group: &Group<T>,
-        _previous: Option<&T>,
+        _prior: Prior<'_, T>,
     ) -> Result<Option<T>, UserError> {
         (self.build)(key, group.count()).map(Some)
     }
@@ -360,7 +437,7 @@ impl<T: Data> Aggregate<T> for Min<T> {
         &self,
         key: &T,
         group: &Group<T>,
-        _previous: Option<&T>,
+        _prior: Prior<'_, T>,
     ) -> Result<Option<T>, UserError> {
         match group.positive().map(|(_, v, _)| v).min() {
             Some(v) => (self.build)(key, v).map(Some),
@@ -383,7 +460,7 @@ impl<T: Data> Aggregate<T> for Max<T> {
         &self,
         key: &T,
         group: &Group<T>,
-        _previous: Option<&T>,
+        _prior: Prior<'_, T>,
     ) -> Result<Option<T>, UserError> {
         match group.positive().map(|(_, v, _)| v).max() {
             Some(v) => (self.build)(key, v).map(Some),
@@ -407,12 +484,12 @@ impl<T: Data> Sum<T> {
     /// Sums `read(value) · weight` over positive members; `build(key, sum)` makes the row.
     ///
     /// ```
-    /// use deltaloop_engine::{Aggregate, Group, Sum};
+    /// use deltaloop_engine::{Aggregate, Group, Prior, Sum};
     /// let mut g: Group<i64> = Group::default();
     /// g.update(&1, &10, 2);
     /// g.update(&2, &5, 1);
     /// let sum = Sum::new(|v: &i64| Ok(*v), |_key, s| Ok(s));
-    /// assert_eq!(sum.aggregate(&0, &g, None).unwrap(), Some(25));
+    /// assert_eq!(sum.aggregate(&0, &g, Prior::none()).unwrap(), Some(25));
     /// ```
     pub fn new(
         read: impl Fn(&T) -> Result<i64, UserError> + Send + Sync + 'static,
@@ -440,7 +517,7 @@ impl<T: Data> Aggregate<T> for Sum<T> {
         &self,
         key: &T,
         group: &Group<T>,
-        _previous: Option<&T>,
+        _prior: Prior<'_, T>,
     ) -> Result<Option<T>, UserError> {
         let mut sum: i64 = 0;
         for (_, v, w) in group.positive() {
@@ -450,10 +527,8 @@ impl<T: Data> Aggregate<T> for Sum<T> {
     }
 }
 
-/// The builder of [`Collect`]: `(key, values, source rows, previous output row)` to the
-/// output row.
-type CollectBuilder<T> =
-    Box<dyn Fn(&T, Vec<&T>, Vec<&T>, Option<&T>) -> Result<T, UserError> + Send + Sync>;
+/// The builder of [`Collect`]: the key and what was collected to the output row.
+type CollectBuilder<T> = Box<dyn Fn(&T, &Collected<'_, T>) -> Result<T, UserError> + Send + Sync>;
 
 /// Collects the member values and the source rows of the group into lists, each positive
 /// member repeated by its weight, in the order of the source rows' hashes (deterministic;
@@ -466,34 +541,103 @@ pub struct Collect<T: Data> {
     build: CollectBuilder<T>,
 }
 
+/// One group as a [`Collect`] builder sees it: the lists, gathered on demand, and what it
+/// may reuse from the group's previous output row.
+pub struct Collected<'a, T: Data> {
+    collect: &'a Collect<T>,
+    group: &'a Group<T>,
+    prior: Prior<'a, T>,
+}
+
+impl<T: Data> fmt::Debug for Collected<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Collected")
+            .field("collect", &self.collect)
+            .field("group", &self.group)
+            .field("prior", &self.prior)
+            .finish()
+    }
+}
+
+impl<'a, T: Data> Collected<'a, T> {
+    /// The member values, each positive member repeated by its weight, in member order
+    /// (distinct if the `Collect` is). O(group).
+    #[must_use]
+    pub fn values(&self) -> Vec<&'a T> {
+        self.gather(|_, value| value)
+    }
+
+    /// The source rows, like [`values`](Self::values); empty when the `Collect` was made
+    /// [`without_rows`](Collect::without_rows).
+    #[must_use]
+    pub fn rows(&self) -> Vec<&'a T> {
+        if self.collect.rows {
+            self.gather(|row, _| row)
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn gather(&self, pick: impl Fn(&'a T, &'a T) -> &'a T) -> Vec<&'a T> {
+        let n = usize::try_from(self.group.count()).unwrap_or(0);
+        let mut items = Vec::with_capacity(n);
+        for (row, value, w) in self.group.positive() {
+            for _ in 0..w {
+                items.push(pick(row, value));
+            }
+        }
+        if self.collect.distinct {
+            dedup_keep_first(&mut items);
+        }
+        items
+    }
+
+    /// The group's output row from before the step (`None` for a new group).
+    #[must_use]
+    pub fn previous(&self) -> Option<&'a T> {
+        self.prior.output
+    }
+
+    /// How the lists changed since [`previous`](Self::previous) was built, when that is
+    /// known: applied in order to the previous output's lists (the values list, or the
+    /// rows list), these edits give the new ones. `None` for a `distinct` collection (a
+    /// member's position is not its item's position there) and wherever
+    /// [`Prior::edits`] is `None`.
+    #[must_use]
+    pub fn edits(&self) -> Option<&'a [MemberEdit<'a, T>]> {
+        if self.collect.distinct {
+            return None;
+        }
+        self.prior.edits
+    }
+}
+
 impl<T: Data> Collect<T> {
     /// Collects values and rows; `build(key, values, rows)` makes the output row.
     ///
     /// ```
-    /// use deltaloop_engine::{Aggregate, Collect, Group};
+    /// use deltaloop_engine::{Aggregate, Collect, Group, Prior};
     /// let mut g: Group<String> = Group::default();
     /// g.update(&"pod-a".to_string(), &"10.0.0.1".to_string(), 1);
     /// g.update(&"pod-b".to_string(), &"10.0.0.1".to_string(), 1);
     /// let ips = Collect::new(true, |key: &String, values, _rows| {
     ///     Ok(format!("{key}: {}", values.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(",")))
     /// });
-    /// assert_eq!(ips.aggregate(&"svc".to_string(), &g, None).unwrap().as_deref(), Some("svc: 10.0.0.1"));
+    /// assert_eq!(ips.aggregate(&"svc".to_string(), &g, Prior::none()).unwrap().as_deref(), Some("svc: 10.0.0.1"));
     /// ```
     pub fn new(
         distinct: bool,
         build: impl Fn(&T, Vec<&T>, Vec<&T>) -> Result<T, UserError> + Send + Sync + 'static,
     ) -> Self {
-        Self::with_previous(distinct, move |key, values, rows, _previous| {
-            build(key, values, rows)
-        })
+        Self::incremental(distinct, move |key, c| build(key, c.values(), c.rows()))
     }
 
-    /// As [`Collect::new`], but `build(key, values, rows, previous)` also receives the
-    /// group's output row from before the step (`None` for a new group), so that it can
-    /// share the parts that did not change (see [`Aggregate::aggregate`]).
-    pub fn with_previous(
+    /// As [`Collect::new`], but `build(key, collected)` gathers the lists itself, and can
+    /// instead build them from the group's previous output row and the step's edits (see
+    /// [`Collected`]): O(change) instead of O(group) per touched group.
+    pub fn incremental(
         distinct: bool,
-        build: impl Fn(&T, Vec<&T>, Vec<&T>, Option<&T>) -> Result<T, UserError> + Send + Sync + 'static,
+        build: impl Fn(&T, &Collected<'_, T>) -> Result<T, UserError> + Send + Sync + 'static,
     ) -> Self {
         Self {
             distinct,
@@ -528,24 +672,14 @@ impl<T: Data> Aggregate<T> for Collect<T> {
         &self,
         key: &T,
         group: &Group<T>,
-        previous: Option<&T>,
+        prior: Prior<'_, T>,
     ) -> Result<Option<T>, UserError> {
-        let n = usize::try_from(group.count()).unwrap_or(0);
-        let mut values = Vec::with_capacity(n);
-        let mut rows = Vec::with_capacity(if self.rows { n } else { 0 });
-        for (row, value, w) in group.positive() {
-            for _ in 0..w {
-                values.push(value);
-                if self.rows {
-                    rows.push(row);
-                }
-            }
-        }
-        if self.distinct {
-            dedup_keep_first(&mut values);
-            dedup_keep_first(&mut rows);
-        }
-        (self.build)(key, values, rows, previous).map(Some)
+        let collected = Collected {
+            collect: self,
+            group,
+            prior,
+        };
+        (self.build)(key, &collected).map(Some)
     }
 }
 
@@ -648,7 +782,7 @@ mod tests {
             } else {
                 collect.without_rows()
             };
-            collect.aggregate(&0, &g, None)
+            collect.aggregate(&0, &g, Prior::none())
         };
         // Distinct values {1, 0}: (11 + 1) * 100; the rows 1, 2, 4 (distinct) are 3.
         assert_eq!(seen(true).unwrap(), Some(1203));

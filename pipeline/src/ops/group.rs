@@ -16,7 +16,7 @@
 
 use std::sync::Arc;
 
-use deltaloop_engine::{Collect, GroupFn, GroupSpec, Operator};
+use deltaloop_engine::{Collect, Collected, GroupFn, GroupSpec, Operator};
 use serde_json::{Value as Json, json};
 
 use super::project::{Step, projector, value_at};
@@ -100,32 +100,31 @@ pub fn group_by_with(
         Some((_, p)) => (p.position_of("values"), p.position_of("documents")),
     };
     let finish = then.map(|(project_node, projection)| projector(project_node, projection, clock));
-    // The lists share what did not change with the group's previous list (`List::collected`).
-    let aggregate = Collect::with_previous(
-        distinct,
-        move |key: &Value, values: Vec<&Value>, docs: Vec<&Value>, previous: Option<&Value>| {
-            let before = |at: &Option<Vec<Step>>| match previous
-                .zip(at.as_deref())
-                .and_then(|(p, at)| value_at(p, at))
-            {
-                Some(Value::List(l)) => Some(&**l),
-                _ => None,
-            };
-            let values = Value::List(Arc::new(List::collected(&values, before(&values_at))));
-            let mut entries = Entries::with_capacity(3);
-            if documents {
-                let docs = Value::List(Arc::new(List::collected(&docs, before(&documents_at))));
-                entries.push((Arc::clone(&k_documents), docs));
-            }
-            entries.push((Arc::clone(&k_key), key.clone()));
-            entries.push((Arc::clone(&k_values), values));
-            let row = Value::Map(Arc::new(Object::from_interned_entries(entries)));
-            match &finish {
-                None => Ok(row),
-                Some(project) => project(&row),
-            }
-        },
-    );
+    // The lists are the previous lists edited where the members changed (`List::edited`),
+    // or else built sharing what did not change with them (`List::collected`).
+    let aggregate = Collect::incremental(distinct, move |key: &Value, c: &Collected<'_, Value>| {
+        let before = |at: &Option<Vec<Step>>| match c
+            .previous()
+            .zip(at.as_deref())
+            .and_then(|(p, at)| value_at(p, at))
+        {
+            Some(Value::List(l)) => Some(&**l),
+            _ => None,
+        };
+        let values = group_list(c, before(&values_at), false);
+        let mut entries = Entries::with_capacity(3);
+        if documents {
+            let docs = group_list(c, before(&documents_at), true);
+            entries.push((Arc::clone(&k_documents), docs));
+        }
+        entries.push((Arc::clone(&k_key), key.clone()));
+        entries.push((Arc::clone(&k_values), values));
+        let row = Value::Map(Arc::new(Object::from_interned_entries(entries)));
+        match &finish {
+            None => Ok(row),
+            Some(project) => project(&row),
+        }
+    });
     let aggregate = if documents {
         aggregate
     } else {
@@ -135,4 +134,19 @@ pub fn group_by_with(
         group,
         aggregate: Arc::new(aggregate),
     })
+}
+
+/// A group's new `values` list (or with `rows`, its `documents` list): `old`, the list in
+/// the group's previous output, edited where the members changed, when the step's edits
+/// are known; else gathered from the whole group, sharing unchanged chunks with `old`.
+fn group_list(c: &Collected<'_, Value>, old: Option<&List>, rows: bool) -> Value {
+    let edited = old.zip(c.edits()).and_then(|(old, edits)| {
+        let item = |(row, value)| if rows { row } else { value };
+        List::edited(old, edits.iter().map(|e| (e.at, e.inserted.map(item))))
+    });
+    let list = edited.unwrap_or_else(|| {
+        let items = if rows { c.rows() } else { c.values() };
+        List::collected(&items, old)
+    });
+    Value::List(Arc::new(list))
 }
