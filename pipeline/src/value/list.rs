@@ -296,7 +296,7 @@ impl List {
         let mut len = old.len;
         for (at, item) in edits {
             let (j, offset) = locate(&pieces, at, item.is_some())?;
-            let owned = pieces.get_mut(j)?.to_owned_items();
+            let owned = pieces.get_mut(j)?.items_mut();
             match item {
                 Some(v) => {
                     owned.insert(offset, v.clone());
@@ -455,7 +455,7 @@ impl Piece {
     }
 
     /// The items, for editing: the chunk's are copied first.
-    fn to_owned_items(&mut self) -> &mut Vec<Value> {
+    fn items_mut(&mut self) -> &mut Vec<Value> {
         if let Some(c) = self.chunk.take() {
             self.edited = c.items.clone();
         }
