@@ -17,7 +17,8 @@
 //! whose identity hashes to a boundary, or at [`MAX_CHUNK`] items), so after an insertion
 //! or a removal the runs before and after the change are the same runs as in the old list,
 //! and the new list takes those chunks from it. Only the chunk around the change is copied
-//! and hashed.
+//! and hashed. When the positions of the changes are known, [`List::edited`] applies them
+//! to the previous list's chunks directly, without gathering or comparing the items.
 //!
 //! The chunking is invisible: equality, order and hash are those of the item sequence (the
 //! hash is a polynomial over the items' hashes, which concatenates chunk by chunk), and the
@@ -49,10 +50,10 @@ pub struct List {
 /// The "not computed yet" marker. A list whose hash is this value just recomputes it.
 const UNKNOWN: u64 = 0;
 
-/// Lists shorter than this are built flat by [`List::collected`]. Measured on the endpoints
-/// workload (about 100 items per list): chunked lists of that size take fewer instructions
-/// but more time, since comparing with the previous list's chunks reads memory that a flat
-/// copy does not.
+/// Lists shorter than this are built flat by [`List::collected`] and [`List::edited`]: a
+/// few chunks of about 16 items are where sharing starts to pay for their allocations. (At
+/// 128, the threshold while lists were only built by comparison with the previous one, a
+/// `@groupBy` of ~100 members copied its whole list on every change.)
 const CHUNKED_MIN: usize = 32;
 
 /// The most items in one chunk; a run without a boundary item is cut here.
