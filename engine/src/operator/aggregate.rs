@@ -564,32 +564,38 @@ impl<'a, T: Data> Collected<'a, T> {
     /// (distinct if the `Collect` is). O(group).
     #[must_use]
     pub fn values(&self) -> Vec<&'a T> {
-        self.gather(|_, value| value)
+        self.gather(true, false).0
     }
 
     /// The source rows, like [`values`](Self::values); empty when the `Collect` was made
     /// [`without_rows`](Collect::without_rows).
     #[must_use]
     pub fn rows(&self) -> Vec<&'a T> {
-        if self.collect.rows {
-            self.gather(|row, _| row)
-        } else {
-            Vec::new()
-        }
+        self.gather(false, true).1
     }
 
-    fn gather(&self, pick: impl Fn(&'a T, &'a T) -> &'a T) -> Vec<&'a T> {
+    /// The values (with `values`) and the rows (with `rows`, unless the `Collect` is
+    /// without rows), in one pass over the group.
+    fn gather(&self, values: bool, rows: bool) -> (Vec<&'a T>, Vec<&'a T>) {
+        let rows = rows && self.collect.rows;
         let n = usize::try_from(self.group.count()).unwrap_or(0);
-        let mut items = Vec::with_capacity(n);
+        let mut vs = Vec::with_capacity(if values { n } else { 0 });
+        let mut rs = Vec::with_capacity(if rows { n } else { 0 });
         for (row, value, w) in self.group.positive() {
             for _ in 0..w {
-                items.push(pick(row, value));
+                if values {
+                    vs.push(value);
+                }
+                if rows {
+                    rs.push(row);
+                }
             }
         }
         if self.collect.distinct {
-            dedup_keep_first(&mut items);
+            dedup_keep_first(&mut vs);
+            dedup_keep_first(&mut rs);
         }
-        items
+        (vs, rs)
     }
 
     /// The group's output row from before the step (`None` for a new group).
@@ -629,7 +635,10 @@ impl<T: Data> Collect<T> {
         distinct: bool,
         build: impl Fn(&T, Vec<&T>, Vec<&T>) -> Result<T, UserError> + Send + Sync + 'static,
     ) -> Self {
-        Self::incremental(distinct, move |key, c| build(key, c.values(), c.rows()))
+        Self::incremental(distinct, move |key, c| {
+            let (values, rows) = c.gather(true, true);
+            build(key, values, rows)
+        })
     }
 
     /// As [`Collect::new`], but `build(key, collected)` gathers the lists itself, and can

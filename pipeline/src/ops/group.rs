@@ -125,11 +125,6 @@ pub fn group_by_with(
             Some(project) => project(&row),
         }
     });
-    let aggregate = if documents {
-        aggregate
-    } else {
-        aggregate.without_rows()
-    };
     Operator::GroupBy(GroupSpec {
         group,
         aggregate: Arc::new(aggregate),

@@ -416,8 +416,13 @@ fn run_len<V: std::borrow::Borrow<Value>>(rest: &[V]) -> usize {
 /// rule cut it), so only its end needs checking, which the old list's end may have forced.
 fn is_next_run(c: &Chunk, rest: &[&Value]) -> bool {
     let k = c.items.len();
-    rest.get(..k).is_some_and(|run| holds(c, run))
-        && (k == rest.len() || k == MAX_CHUNK || c.items.last().is_some_and(is_boundary))
+    rest.get(..k).is_some_and(|run| holds(c, run)) && (k == rest.len() || closes_run(&c.items))
+}
+
+/// Whether a run that holds `items` ends after them by the rule (a boundary item last, or
+/// [`MAX_CHUNK`] items) rather than only because the list ends there.
+fn closes_run(items: &[Value]) -> bool {
+    items.len() == MAX_CHUNK || items.last().is_some_and(is_boundary)
 }
 
 /// Whether chunk `c` holds exactly the items of `run` (see [`same`]).
@@ -506,10 +511,8 @@ fn rechunk(pieces: Vec<Piece>) -> Vec<Arc<Chunk>> {
         runs.clear();
         let mut start = 0;
         while start < pending.len() {
-            let rest = &pending[start..];
-            let k = run_len(rest);
-            let complete = k == MAX_CHUNK || rest.get(k - 1).is_some_and(is_boundary);
-            if !complete && Some(j) != last {
+            let k = run_len(&pending[start..]);
+            if !closes_run(&pending[start..start + k]) && Some(j) != last {
                 break;
             }
             runs.push(k);
