@@ -74,6 +74,9 @@ pub struct Executor<T: Data> {
     observer: Option<Observer<T>>,
     /// The chains of row-wise nodes that run in one pass (while no observer is installed).
     fusion: Arc<Fusion<T>>,
+    /// `release[pos]`: the nodes whose values no node reads after node `pos` has run, so
+    /// they are dropped there (see [`release_plan`]).
+    release: Vec<Vec<usize>>,
 }
 
 impl<T: Data> fmt::Debug for Executor<T> {
@@ -156,6 +159,7 @@ impl<T: Data> Executor<T> {
             let inputs: Vec<&[usize]> = nodes.iter().map(|n| n.inputs.as_slice()).collect();
             Arc::new(Fusion::plan(&ops, &inputs))
         };
+        let release = release_plan(&nodes, &outputs, &delays, &fusion);
         Ok(Self {
             values: vec![Arc::clone(&empty); nodes.len()],
             circuit,
@@ -168,6 +172,7 @@ impl<T: Data> Executor<T> {
             steps: 0,
             observer: None,
             fusion,
+            release,
         })
     }
 
@@ -398,6 +403,9 @@ impl<T: Data> Executor<T> {
                         obs(&node.id, &node.op, &value);
                     }
                     self.values[pos] = value;
+                    for &done in &self.release[pos] {
+                        self.values[done] = Arc::clone(&self.empty);
+                    }
                 }
                 Err((failed, source)) => {
                     for earlier in (0..failed).rev() {
@@ -596,6 +604,48 @@ impl<T: Data> Executor<T> {
             _ => Arc::clone(empty),
         })
     }
+}
+
+/// For each position, the nodes whose values are dead once it has run: a node's value is
+/// read by its consumers (fused or not, a consumer reads it no later than where its chain
+/// runs), by nothing after the step unless it is an output (read by
+/// [`Executor::output`]) or a delay's source (absorbed at the end of the step).
+///
+/// Dropping intermediate deltas there, instead of when the next step begins, frees their
+/// rows while they are still in the cache and lets the allocator hand the same memory to
+/// the nodes that run next, which matters for large steps (an initial load, a batch).
+fn release_plan<T: Data>(
+    nodes: &[ExecNode<T>],
+    outputs: &[usize],
+    delays: &[usize],
+    fusion: &Fusion<T>,
+) -> Vec<Vec<usize>> {
+    let mut last_read: Vec<Option<usize>> = (0..nodes.len()).map(Some).collect();
+    for (pos, node) in nodes.iter().enumerate() {
+        let at = fusion.runs_at(pos).max(pos);
+        for &src in &node.inputs {
+            if let Some(Some(last)) = last_read.get_mut(src) {
+                *last = (*last).max(at);
+            }
+        }
+    }
+    let pinned = outputs.iter().copied().chain(
+        delays
+            .iter()
+            .filter_map(|d| nodes.get(*d)?.inputs.first().copied()),
+    );
+    for pos in pinned {
+        if let Some(last) = last_read.get_mut(pos) {
+            *last = None;
+        }
+    }
+    let mut release = vec![Vec::new(); nodes.len()];
+    for (pos, last) in last_read.into_iter().enumerate() {
+        if let Some(list) = last.and_then(|at| release.get_mut(at)) {
+            list.push(pos);
+        }
+    }
+    release
 }
 
 /// The `H` function of incremental distinct: for each row of `delta`, +1 if its weight in

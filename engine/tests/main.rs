@@ -11,6 +11,8 @@ mod errors;
 mod fusion;
 /// The DBSP correctness property for every operator and random compositions.
 mod oracle;
+/// Intermediate deltas are dropped once read.
+mod release;
 /// Handles and circuits cross threads (connectors run executors on tokio tasks).
 mod auto_traits {
     use deltaloop_engine::{Circuit, Executor, InputHandle, OutputHandle, ZSet};

@@ -102,6 +102,16 @@ impl<T: Data> Fusion<T> {
     pub(super) fn chain(&self, pos: usize) -> Option<&Chain<T>> {
         self.chains.get(pos).and_then(Option::as_ref)
     }
+
+    /// Where node `pos` runs when fused: the end of the chain that absorbs it, else `pos`.
+    pub(super) fn runs_at(&self, pos: usize) -> usize {
+        self.chains
+            .iter()
+            .enumerate()
+            .skip(pos)
+            .find(|(_, chain)| chain.as_ref().is_some_and(|c| c.nodes.contains(&pos)))
+            .map_or(pos, |(end, _)| end)
+    }
 }
 
 /// Runs `row` (weight `w`) through `ops` and adds what comes out to `out`.
