@@ -11,7 +11,8 @@
 //!    [`Executor::track_snapshots`]) outputs are folded into their snapshots.
 //!
 //! Values flow between nodes as shared `Arc<ZSet>`s, so identity-like nodes cost nothing and
-//! ∫ updates its accumulator in place. The work of a step is proportional to the deltas that
+//! ∫ updates its accumulator in place. A value is dropped once the last node that reads it
+//! has run; only outputs' values (and delays' inputs) last until the next step. The work of a step is proportional to the deltas that
 //! flow: empty inputs short-circuit, and the stateful join and group-by touch only the keys
 //! in the delta.
 //!

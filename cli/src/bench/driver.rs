@@ -335,8 +335,9 @@ fn load(runner: &mut Measured, g: &Generator) -> anyhow::Result<Duration> {
     let start = Instant::now();
     let deltas = all_documents(g);
     let built = start.elapsed();
-    // The executor frees a step's intermediate Z-sets at the start of the next step: run an
-    // empty one so that the load pays for its own temporaries, not the first event.
+    // The executor frees intermediate deltas within the step, but the output's delta (and
+    // what only it holds) at the start of the next: run an empty step so that the load
+    // pays for its own temporaries, not the first event.
     Ok(built + runner.step(deltas)? + runner.step(std::iter::empty())?)
 }
 
