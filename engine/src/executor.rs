@@ -12,9 +12,9 @@
 //!
 //! Values flow between nodes as shared `Arc<ZSet>`s, so identity-like nodes cost nothing and
 //! ∫ updates its accumulator in place. A value is dropped once the last node that reads it
-//! has run; only outputs' values (and delays' inputs) last until the next step. The work of a step is proportional to the deltas that
-//! flow: empty inputs short-circuit, and the stateful join and group-by touch only the keys
-//! in the delta.
+//! has run; only outputs' values (and delays' inputs) last until the next step. The work of
+//! a step is proportional to the deltas that flow: empty inputs short-circuit, and the
+//! stateful join and group-by touch only the keys in the delta.
 //!
 //! If user logic fails at some node, the step is aborted and every stateful node that
 //! already ran this step is rolled back, so the executor is left exactly as before the step
@@ -623,7 +623,7 @@ fn release_plan<T: Data>(
 ) -> Vec<Vec<usize>> {
     let mut last_read: Vec<Option<usize>> = (0..nodes.len()).map(Some).collect();
     for (pos, node) in nodes.iter().enumerate() {
-        let at = fusion.runs_at(pos).max(pos);
+        let at = fusion.runs_at(pos);
         for &src in &node.inputs {
             if let Some(Some(last)) = last_read.get_mut(src) {
                 *last = (*last).max(at);

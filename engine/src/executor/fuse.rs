@@ -103,7 +103,8 @@ impl<T: Data> Fusion<T> {
         self.chains.get(pos).and_then(Option::as_ref)
     }
 
-    /// Where node `pos` runs when fused: the end of the chain that absorbs it, else `pos`.
+    /// Where node `pos` runs when fused: the end of the chain that absorbs it, else `pos`
+    /// (never before `pos`).
     pub(super) fn runs_at(&self, pos: usize) -> usize {
         self.chains
             .iter()
