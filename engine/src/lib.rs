@@ -94,4 +94,4 @@ pub use operator::{
 pub use transform::{
     Chain, ChainStep, Distincter, Incrementalizer, Reconciler, SmithPredictor, Transform,
 };
-pub use zset::{RowHasher, ZSet, row_hash};
+pub use zset::{RowHasher, ZSet, ZSetIntoIter, row_hash};

@@ -21,13 +21,17 @@
 //! ```
 
 mod macros;
+mod rows;
+
+pub use rows::ZSetIntoIter;
 
 use std::fmt;
 
 use hashbrown::HashMap;
-use hashbrown::hash_map::Entry;
 
 use crate::data::{Data, Weight};
+
+use rows::Rows;
 
 /// The hasher of every hash table in the engine: fast, and seeded deterministically so that
 /// runs are reproducible.
@@ -59,9 +63,13 @@ pub(crate) fn row_map<K, V>(capacity: usize) -> RowMap<K, V> {
 }
 
 /// A Z-set: rows of type `T` with non-zero [`Weight`]s.
+///
+/// Rows iterate in the order they were first inserted (a row whose weight cancels to 0
+/// leaves, and the last row takes its place), so a delta keeps the order its producer
+/// emitted it in and stages walk large deltas roughly in memory order.
 #[derive(Clone)]
 pub struct ZSet<T: Data> {
-    rows: RowMap<T, Weight>,
+    rows: Rows<T>,
 }
 
 impl<T: Data> Default for ZSet<T> {
@@ -74,14 +82,16 @@ impl<T: Data> ZSet<T> {
     /// The empty Z-set (the zero of the group).
     #[must_use]
     pub fn new() -> Self {
-        Self { rows: row_map(0) }
+        Self {
+            rows: Rows::with_capacity(0),
+        }
     }
 
     /// An empty Z-set with room for `capacity` rows.
     #[must_use]
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
-            rows: row_map(capacity),
+            rows: Rows::with_capacity(capacity),
         }
     }
 
@@ -100,18 +110,7 @@ impl<T: Data> ZSet<T> {
         if weight == 0 {
             return;
         }
-        match self.rows.entry(row) {
-            Entry::Occupied(mut e) => {
-                let w = e.get_mut();
-                *w += weight;
-                if *w == 0 {
-                    e.remove();
-                }
-            }
-            Entry::Vacant(e) => {
-                e.insert(weight);
-            }
-        }
+        self.rows.add(row, weight);
     }
 
     /// Adds `weight` to `row` given by reference, cloning the row only if it is new.
@@ -119,14 +118,7 @@ impl<T: Data> ZSet<T> {
         if weight == 0 {
             return;
         }
-        if let Some(w) = self.rows.get_mut(row) {
-            *w += weight;
-            if *w == 0 {
-                self.rows.remove(row);
-            }
-        } else {
-            self.rows.insert(row.clone(), weight);
-        }
+        self.rows.add_ref(row, weight);
     }
 
     /// The weight of `row` (0 when absent).
@@ -139,7 +131,7 @@ impl<T: Data> ZSet<T> {
     /// ```
     #[must_use]
     pub fn weight(&self, row: &T) -> Weight {
-        self.rows.get(row).copied().unwrap_or(0)
+        self.rows.get(row).unwrap_or(0)
     }
 
     /// The number of distinct rows with a non-zero weight.
@@ -154,9 +146,9 @@ impl<T: Data> ZSet<T> {
         self.rows.is_empty()
     }
 
-    /// The rows and their weights, in no particular order.
+    /// The rows and their weights, in insertion order (see [`ZSet`]).
     pub fn iter(&self) -> impl Iterator<Item = (&T, Weight)> + '_ {
-        self.rows.iter().map(|(row, w)| (row, *w))
+        self.rows.iter()
     }
 
     /// The rows and weights sorted by row, for deterministic display and comparison.
@@ -167,7 +159,7 @@ impl<T: Data> ZSet<T> {
     /// ```
     #[must_use]
     pub fn to_sorted_vec(&self) -> Vec<(T, Weight)> {
-        let mut v: Vec<(T, Weight)> = self.rows.iter().map(|(r, w)| (r.clone(), *w)).collect();
+        let mut v: Vec<(T, Weight)> = self.rows.iter().map(|(r, w)| (r.clone(), w)).collect();
         v.sort();
         v
     }
@@ -231,11 +223,9 @@ impl<T: Data> ZSet<T> {
         if factor == 0 {
             return ZSet::new();
         }
-        let mut rows = row_map(self.len());
-        for (row, w) in &self.rows {
-            rows.insert(row.clone(), w * factor);
-        }
-        ZSet { rows }
+        let mut out = self.clone();
+        out.rows.scale(factor);
+        out
     }
 
     /// The set semantics of this Z-set: every row with a positive weight gets weight 1, the
@@ -247,19 +237,19 @@ impl<T: Data> ZSet<T> {
     /// ```
     #[must_use]
     pub fn distinct(&self) -> ZSet<T> {
-        let mut rows = row_map(self.len());
-        for (row, w) in &self.rows {
-            if *w > 0 {
-                rows.insert(row.clone(), 1);
+        let mut out = ZSet::with_capacity(self.len());
+        for (row, w) in self.iter() {
+            if w > 0 {
+                out.rows.add_ref(row, 1);
             }
         }
-        ZSet { rows }
+        out
     }
 
     /// Whether every weight is positive (the Z-set describes a multiset).
     #[must_use]
     pub fn is_positive(&self) -> bool {
-        self.rows.values().all(|w| *w > 0)
+        self.rows.weights().all(|w| w > 0)
     }
 
     /// Removes every row.
@@ -301,7 +291,7 @@ impl<T: Data> Extend<(T, Weight)> for ZSet<T> {
 
 impl<T: Data> IntoIterator for ZSet<T> {
     type Item = (T, Weight);
-    type IntoIter = hashbrown::hash_map::IntoIter<T, Weight>;
+    type IntoIter = ZSetIntoIter<T>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.rows.into_iter()
