@@ -223,9 +223,9 @@ impl<T: Data> ZSet<T> {
         if factor == 0 {
             return ZSet::new();
         }
-        let mut out = self.clone();
-        out.rows.scale(factor);
-        out
+        ZSet {
+            rows: self.rows.filter_map_weights(|w| Some(w * factor)),
+        }
     }
 
     /// The set semantics of this Z-set: every row with a positive weight gets weight 1, the
@@ -237,13 +237,9 @@ impl<T: Data> ZSet<T> {
     /// ```
     #[must_use]
     pub fn distinct(&self) -> ZSet<T> {
-        let mut out = ZSet::with_capacity(self.len());
-        for (row, w) in self.iter() {
-            if w > 0 {
-                out.rows.add_ref(row, 1);
-            }
+        ZSet {
+            rows: self.rows.filter_map_weights(|w| (w > 0).then_some(1)),
         }
-        out
     }
 
     /// Whether every weight is positive (the Z-set describes a multiset).
@@ -319,6 +315,22 @@ mod tests {
         assert_eq!(a.plus(&b).minus(&b), a);
         assert_eq!(a.scale(2), a.plus(&a));
         assert!(a.plus(&a.negate()).is_empty());
+    }
+
+    #[test]
+    fn scale_and_distinct_should_keep_large_sets_searchable() {
+        let z: ZSet<u32> = (0..20)
+            .map(|r| (r, if r % 3 == 0 { -1 } else { 2 }))
+            .collect();
+        let scaled = z.scale(3);
+        let set = z.distinct();
+        for r in 0..20 {
+            assert_eq!(scaled.weight(&r), 3 * z.weight(&r));
+            assert_eq!(set.weight(&r), i64::from(r % 3 != 0));
+        }
+        let mut set = set;
+        set.insert(1, -1);
+        assert_eq!((set.len(), set.weight(&1)), (12, 0));
     }
 
     #[test]

@@ -66,11 +66,32 @@ impl<T: Hash + Eq> Rows<T> {
         self.slots.is_empty()
     }
 
-    /// Multiplies every weight by `factor` (non-zero, so no row leaves).
-    pub(super) fn scale(&mut self, factor: Weight) {
-        for slot in &mut self.slots {
-            slot.weight *= factor;
+    /// The rows whose weights `f` maps to `Some`, with those weights, in the same order.
+    /// The stored hashes are reused, so nothing is rehashed. `f` must not return `Some(0)`.
+    pub(super) fn filter_map_weights(&self, f: impl Fn(Weight) -> Option<Weight>) -> Self
+    where
+        T: Clone,
+    {
+        let slots = self
+            .slots
+            .iter()
+            .filter_map(|s| {
+                f(s.weight).map(|weight| Slot {
+                    hash: s.hash,
+                    row: s.row.clone(),
+                    weight,
+                })
+            })
+            .collect();
+        let mut rows = Self {
+            slots,
+            index: HashTable::new(),
+            indexed: false,
+        };
+        if rows.slots.len() > SMALL {
+            rows.build_index();
         }
+        rows
     }
 
     /// The position of `row` (whose hash is `hash`), if present.
