@@ -24,8 +24,8 @@ use std::sync::Arc;
 
 use deltaloop_engine::{
     Circuit, Collect, CombineFn, Executor, FilterFn, GroupFn, GroupSpec, Incrementalizer,
-    InputHandle, JoinSpec, KeyFn, MapFn, OutputHandle, RowHasher, Transform, UserError, ZSet,
-    row_hash,
+    InputHandle, JoinSpec, KeyFn, MapFn, MemberIdentity, OutputHandle, RowHasher, Transform,
+    UserError, ZSet, row_hash,
 };
 
 /// The seed every generated workload derives from.
@@ -234,6 +234,7 @@ pub fn endpoints_circuit() -> deltaloop_engine::Result<Circuit<Row>> {
                 }
                 Ok(Row::Endpoints(Arc::new(Endpoints::new(*service, ips))))
             })),
+            identity: MemberIdentity::Row,
         },
     )?;
     c.output("endpoints", &grouped)?;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use deltaloop_engine::{
     Circuit, Collect, CombineFn, Executor, FilterFn, GroupFn, GroupSpec, Incrementalizer, JoinSpec,
-    KeyFn, MapFn, Transform, to_mermaid, zset,
+    KeyFn, MapFn, MemberIdentity, Transform, to_mermaid, zset,
 };
 
 /// A row: a pod `(name, service, running, ip)`, a service `(name, "", _, "")`, or an
@@ -49,6 +49,7 @@ fn main() -> Result<(), deltaloop_engine::Error> {
                 let ips: Vec<&str> = values.iter().map(|v| v.3.as_str()).collect();
                 Ok((key.0, "", true, ips.join(",")))
             })),
+            identity: MemberIdentity::Row,
         },
     )?;
     c.output("endpoints", &grouped)?;

@@ -88,8 +88,8 @@ pub use executor::{Executor, InputHandle, Observer, OutputHandle};
 pub use indexed::IndexedZSet;
 pub use operator::{
     Aggregate, Collect, Collected, CombineFn, Count, FilterFn, FlatMapFn, Func, Group, GroupFn,
-    GroupSpec, JoinSpec, KeyFn, Linearity, MapFn, Matched, Max, MemberEdit, Min, Operator, Prior,
-    ResidualFn, Sum,
+    GroupSpec, JoinSpec, KeyFn, Linearity, MapFn, Matched, Max, MemberEdit, MemberIdentity, Min,
+    Operator, Prior, ResidualFn, Sum,
 };
 pub use transform::{
     Chain, ChainStep, Distincter, Incrementalizer, Reconciler, SmithPredictor, Transform,

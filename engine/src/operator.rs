@@ -203,6 +203,37 @@ pub struct GroupSpec<T: Data> {
     pub group: GroupFn<T>,
     /// Builds a group's output row.
     pub aggregate: Arc<dyn Aggregate<T>>,
+    /// What tells a group's members apart: the source rows (the usual case) or their values.
+    pub identity: MemberIdentity,
+}
+
+impl<T: Data> GroupSpec<T> {
+    /// A group-by whose members are its source rows ([`MemberIdentity::Row`]).
+    #[must_use]
+    pub fn new(group: GroupFn<T>, aggregate: Arc<dyn Aggregate<T>>) -> Self {
+        GroupSpec {
+            group,
+            aggregate,
+            identity: MemberIdentity::Row,
+        }
+    }
+}
+
+/// What tells the members of a group apart.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MemberIdentity {
+    /// Each distinct source row is a member, with the row's weight; two rows with equal
+    /// values are two members.
+    #[default]
+    Row,
+    /// Each distinct member value is a member, with the summed weight of the rows that give
+    /// it, as if every row had first been mapped to its value (a linear step, so rows whose
+    /// weights cancel contribute nothing). The group's rows are then those values
+    /// ([`Collected::rows`] yields them). A front end uses it when a row's key and value
+    /// together determine what the group-by would otherwise keep of it, so that the
+    /// intermediate row need never be built (see the pipeline crate's `@project` before a
+    /// `@groupBy`).
+    Value,
 }
 
 /// The linearity class of an operator, which decides its incremental form.

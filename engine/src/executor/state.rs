@@ -9,7 +9,9 @@ use std::sync::Arc;
 use crate::data::{Data, Weight};
 use crate::error::UserError;
 use crate::indexed::IndexedZSet;
-use crate::operator::{Change, Group, GroupSpec, JoinSpec, Matched, MemberEdit, Prior};
+use crate::operator::{
+    Change, Group, GroupSpec, JoinSpec, Matched, MemberEdit, MemberIdentity, Prior,
+};
 use crate::zset::{RowMap, ZSet, row_hash, row_map};
 
 /// Rows with their join keys: (key, row, weight).
@@ -134,8 +136,9 @@ impl<T: Data> Default for GroupEntry<T> {
     }
 }
 
-/// One member update of a group-by step: the group key, the member value, the source row
-/// and its weight, with the hashes of the key and of the row (computed once per step).
+/// One member update of a group-by step: the group key, the member value, the member's
+/// identity (the source row, or the value again, see [`MemberIdentity`]) and its weight,
+/// with the hashes of the key and of the member (computed once per step).
 #[derive(Clone, Debug)]
 struct Update<T: Data> {
     key_hash: u64,
@@ -262,12 +265,16 @@ impl<T: Data> GroupState<T> {
         let mut updates = Vec::with_capacity(delta.len());
         for (row, weight) in delta.iter() {
             let (key, value) = group(row)?;
+            let member = match self.spec.identity {
+                MemberIdentity::Row => row.clone(),
+                MemberIdentity::Value => value.clone(),
+            };
             updates.push(Update {
                 key_hash: row_hash(&key),
-                row_hash: row_hash(row),
+                row_hash: row_hash(&member),
                 key,
                 value,
-                row: row.clone(),
+                row: member,
                 weight,
             });
         }
@@ -422,6 +429,7 @@ mod tests {
                     Ok((key.0, n * 100 + c.previous().map_or(0, |p| p.1 / 100 + 1)))
                 },
             )),
+            identity: MemberIdentity::Row,
         };
         let mut state = GroupState::new(spec);
         let step = |state: &mut GroupState<(u32, u32)>, delta: ZSet<(u32, u32)>| {
@@ -485,6 +493,7 @@ mod tests {
                     Ok(std::iter::once(key[0]).chain(gathered).collect())
                 },
             )),
+            identity: MemberIdentity::Row,
         };
         GroupState::new(spec)
     }

@@ -16,7 +16,7 @@
 
 use std::sync::Arc;
 
-use deltaloop_engine::{Collect, Collected, GroupFn, GroupSpec, Operator};
+use deltaloop_engine::{Collect, Collected, GroupFn, GroupSpec, MemberIdentity, Operator};
 use serde_json::{Value as Json, json};
 
 use super::project::{Step, projector, value_at};
@@ -128,6 +128,7 @@ pub fn group_by_with(
     Operator::GroupBy(GroupSpec {
         group,
         aggregate: Arc::new(aggregate),
+        identity: MemberIdentity::Row,
     })
 }
 
