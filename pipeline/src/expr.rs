@@ -41,11 +41,13 @@ mod reads;
 mod registry;
 mod sqlbool;
 mod string;
+mod template;
 mod time;
 mod utility;
 
 pub use callback::CallbackFn;
 pub use registry::{Registry, RegistryError};
+pub(crate) use template::Template;
 pub use time::format_rfc3339;
 
 /// The evaluation context: current document, subject and frozen time.

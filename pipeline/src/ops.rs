@@ -65,7 +65,7 @@ use std::sync::Arc;
 use deltaloop_engine::{CombineFn, FilterFn, FlatMapFn, MapFn, Operator, UserError};
 use serde_json::{Value as Json, json};
 
-pub use group::{group_by, group_by_with};
+pub use group::{PreProjection, group_by, group_by_projected, group_by_with};
 pub use join::{JoinCheck, equi_join, equi_join_checked, join_key};
 pub use project::{ProjectKey, Projection, ProjectionError, project, project_expr};
 

@@ -214,6 +214,19 @@ impl Path {
         self.segments.is_empty()
     }
 
+    /// The field a document path of exactly one key reads: `service` for `$.service`;
+    /// `None` for every other path (deeper, `$$`-rooted, the bare root, an index, a
+    /// wildcard, …).
+    #[must_use]
+    pub(crate) fn single_field(&self) -> Option<&str> {
+        match &*self.segments {
+            [Segment::Child(Selector::Key(k))] if self.simple && self.root == Root::Document => {
+                Some(k)
+            }
+            _ => None,
+        }
+    }
+
     /// The top-level field a simple document path reads under: `metadata` for
     /// `$.metadata.labels.app`. `None` for `$$` paths, the bare root, a first segment that is
     /// not a key, and paths with wildcards, slices, filters, unions or descents (whose reads

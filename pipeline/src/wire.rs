@@ -162,6 +162,25 @@ impl Expressions {
         }
     }
 
+    /// A `@project` fused into a group-by node, as `field` (`"then"` or `"before"`) writes
+    /// it: `{node, projection}`.
+    fn fused_projection<'s>(
+        &self,
+        fused: &'s Json,
+        field: &str,
+    ) -> Result<(&'s str, Projection), String> {
+        let fused = fused
+            .as_object()
+            .ok_or_else(|| format!("{field:?}: expected an object {{node, projection}}"))?;
+        let project_node = string(fused, "node").map_err(|e| format!("{field:?}: {e}"))?;
+        let source = fused
+            .get("projection")
+            .ok_or_else(|| format!("{field:?}: \"projection\": expected a projection"))?;
+        let projection = Projection::compile(&Value::from(source), &self.registry)
+            .map_err(|e| format!("{field:?}: \"projection\"{e}"))?;
+        Ok((project_node, projection))
+    }
+
     fn build_user(
         &self,
         node: &str,
@@ -208,29 +227,34 @@ impl Expressions {
                 };
                 let then = match spec.get("then") {
                     None | Some(Json::Null) => None,
-                    Some(then) => {
-                        let then = then
-                            .as_object()
-                            .ok_or("\"then\": expected an object {node, projection}")?;
-                        let project_node =
-                            string(then, "node").map_err(|e| format!("\"then\": {e}"))?;
-                        let source = then
-                            .get("projection")
-                            .ok_or("\"then\": \"projection\": expected a projection")?;
-                        let projection = Projection::compile(&Value::from(source), &self.registry)
-                            .map_err(|e| format!("\"then\": \"projection\"{e}"))?;
-                        Some((project_node, projection))
+                    Some(then) => Some(self.fused_projection(then, "then")?),
+                };
+                let op = match spec.get("before") {
+                    None | Some(Json::Null) => ops::group_by_with(
+                        node,
+                        key,
+                        value,
+                        flag(spec, "distinct")?,
+                        true,
+                        then,
+                        clock,
+                    ),
+                    Some(before) => {
+                        let (project_node, projection) = self.fused_projection(before, "before")?;
+                        let pre = ops::PreProjection::new(&projection, &key, value.as_ref())
+                            .ok_or(
+                                "\"before\": the key and value expressions must only arrange \
+                                 every field of the flat projection into literals",
+                            )?;
+                        ops::group_by_projected(
+                            project_node,
+                            pre,
+                            flag(spec, "distinct")?,
+                            then,
+                            clock,
+                        )
                     }
                 };
-                let op = ops::group_by_with(
-                    node,
-                    key,
-                    value,
-                    flag(spec, "distinct")?,
-                    true,
-                    then,
-                    clock,
-                );
                 match (kind, op) {
                     ("group_by_incremental", Operator::GroupBy(g)) => {
                         Operator::GroupByIncremental(g)

@@ -137,3 +137,61 @@ fn a_project_fused_into_the_group_by_should_change_nothing_but_the_circuit() {
         }
     }
 }
+
+#[test]
+fn a_project_before_the_group_by_should_run_inside_it_only_when_exact() {
+    let kinds = |pipeline: serde_json::Value| -> Vec<&'static str> {
+        let p = compile(&pipeline, &options(&["input"])).unwrap();
+        p.circuit().nodes().map(|(_, op)| op.kind()).collect()
+    };
+    let project = json!({"@project": {"g": "$.group", "ip": "$.ip", "id": "$.id"}});
+    // Key and value arrange every projected field, and the `@project` after the group-by
+    // reads only `key` and `values`: one group-by node, in which both `@project`s run.
+    let both = kinds(json!([
+        project,
+        {"@groupBy": ["$.g", {"ip": "$.ip", "id": ["$.id"]}]},
+        {"@project": {"metadata": "$.key", "addresses": "$.values"}}
+    ]));
+    assert_eq!(
+        both.iter().filter(|k| **k == "group_by").count(),
+        1,
+        "{both:?}"
+    );
+    assert!(!both.contains(&"project"), "{both:?}");
+    // The group-by's rows are the output, `documents` included: it needs the projected rows.
+    let last = kinds(json!([project, {"@groupBy": ["$.g", {"ip": "$.ip", "id": "$.id"}]}]));
+    assert!(last.contains(&"project"), "{last:?}");
+    // Each of these keeps the `@project` a stage of its own.
+    for group_by in [
+        // `id` is not read: its errors must still fail the step.
+        json!({"@groupBy": ["$.g", "$.ip"]}),
+        // The value is the whole projected row.
+        json!({"@groupBy": ["$.g", null]}),
+        // A computed key.
+        json!({"@groupBy": [{"@concat": ["$.g", "$.ip"]}, "$.id"]}),
+        // A path below a projected field.
+        json!({"@groupBy": ["$.g", ["$.ip.x", "$.ip", "$.id"]]}),
+    ] {
+        let separate = kinds(json!([project, group_by.clone(), {"@project": {"v": "$.values"}}]));
+        assert!(separate.contains(&"project"), "{group_by}: {separate:?}");
+    }
+    // `documents` read later: the group-by needs the projected rows.
+    let documents = kinds(json!([
+        project,
+        {"@groupBy": ["$.g", {"ip": "$.ip", "id": "$.id"}]},
+        {"@project": {"n": {"@len": "$.documents"}}}
+    ]));
+    assert!(documents.contains(&"project"), "{documents:?}");
+    // A `$.`-merge or a nested key in the projection.
+    for projection in [
+        json!({"$.": "$.x", "g": "$.group"}),
+        json!({"a.g": "$.group", "ip": "$.ip"}),
+    ] {
+        let separate = kinds(json!([
+            {"@project": projection},
+            {"@groupBy": ["$.g", "$.ip"]},
+            {"@project": {"v": "$.values"}}
+        ]));
+        assert!(separate.contains(&"project"), "{separate:?}");
+    }
+}

@@ -174,6 +174,46 @@ fn our_select_and_project_should_be_marked_in_the_wire_json() {
     assert!(json["nodes"].get("b0_op_4").is_none(), "{json}");
 }
 
+#[test]
+fn a_project_run_inside_the_group_by_should_be_marked_and_reload() {
+    let options = CompileOptions::new("svc-pods")
+        .input(Binding::new("pods"))
+        .input(Binding::new("svcs"))
+        .output(Binding::new("out"));
+    let p = compile(
+        &json!([
+            {"@join": {"@eq": ["$.pods.spec.app", "$.svcs.spec.selector"]}},
+            {"@project": {"svc": "$.svcs.metadata.name", "pod": "$.pods.metadata.name"}},
+            {"@groupBy": ["$.svc", {"name": "$.pod"}]},
+            {"@project": {"metadata": {"name": "$.key"}, "pods": "$.values"}}
+        ]),
+        &options,
+    )
+    .unwrap();
+    let json = save(p.circuit());
+    assert_eq!(
+        json["nodes"]["b0_op_2"],
+        json!({"type": "group_by", "keyExpr": "$.svc", "valueExpr": {"name": "$.pod"},
+               "distinct": false,
+               "before": {"node": "b0_op_1", "projection": {"pod": "$.pods.metadata.name",
+                                                            "svc": "$.svcs.metadata.name"}},
+               "then": {"node": "b0_op_3",
+                        "projection": {"metadata": {"name": "$.key"}, "pods": "$.values"}}})
+    );
+    assert!(json["nodes"].get("b0_op_1").is_none(), "{json}");
+    let inc = p
+        .transform(&Chain::new(vec![Incrementalizer.into()]).unwrap())
+        .unwrap();
+    let a = outputs(&inc, &steps());
+    assert_eq!(a, outputs(&reload(&inc), &steps()));
+    assert!(a.iter().filter(|z| !z.is_empty()).count() >= 3, "{a:?}");
+    // A `before` whose key and value do not arrange the projected fields is refused.
+    let mut bad = json.clone();
+    bad["nodes"]["b0_op_2"]["valueExpr"] = json!({"@concat": ["$.pod", "!"]});
+    let err = load(&bad, &Expressions::new(p.clock().clone())).unwrap_err();
+    assert!(err.to_string().contains("before"), "{err}");
+}
+
 fn circuit(op: serde_json::Value) -> serde_json::Value {
     json!({"name": "t", "nodes": {"input_x": {"type": "input"}, "op": op,
             "output_x": {"type": "output"}},

@@ -107,10 +107,13 @@ pub(super) fn compile_branch(
         },
     };
     let rest: Vec<&Stage> = stages.collect();
-    // Set when a `@groupBy` took the `@project` after it in (see `fused_projection`).
-    let mut fused = false;
+    // How many of the next stages an operator already took in: a `@groupBy` the `@project`
+    // after it (see `fused_projection`), a `@project` the `@groupBy` after it (see
+    // `projected_group_by`), or both.
+    let mut fused = 0;
     for (i, &stage) in rest.iter().enumerate() {
-        if std::mem::take(&mut fused) {
+        if fused > 0 {
+            fused -= 1;
             continue;
         }
         let id = branch.stage_node(stage);
@@ -125,13 +128,21 @@ pub(super) fn compile_branch(
             "@project" => {
                 let p = Projection::compile(&stage.arg, ctx.registry)
                     .map_err(|e| projection_error(stage, e))?;
+                let (group, after) = (rest.get(i + 1).copied(), rest.get(i + 2).copied());
+                if let Some((op, group_id, fused_after)) =
+                    projected_group_by(ctx, branch, &id, &p, group, after)?
+                {
+                    fused = 1 + usize::from(fused_after);
+                    cur = ctx.node(group_id, op, &[&cur])?;
+                    continue;
+                }
                 ops::project(&id, p, ctx.clock)
             }
             "@unwind" => ops::unwind(&id, unwind_path(stage)?),
             "@groupBy" => {
                 let next = rest.get(i + 1).copied();
                 let then = fused_projection(ctx, branch, next);
-                fused = then.is_some();
+                fused = usize::from(then.is_some());
                 let then = then.as_ref().map(|(node, p)| (node.as_str(), p.clone()));
                 group_by(ctx, stage, &id, next, then)?
             }
@@ -273,6 +284,26 @@ fn group_by(
     next: Option<&Stage>,
     then: Option<(&str, Projection)>,
 ) -> Result<Operator<Value>, PipelineError> {
+    let GroupArgs {
+        key,
+        value,
+        distinct,
+    } = group_args(ctx, stage)?;
+    let documents = group_needs_documents(next);
+    Ok(ops::group_by_with(
+        id, key, value, distinct, documents, then, ctx.clock,
+    ))
+}
+
+/// The compiled arguments of a `@groupBy` stage.
+struct GroupArgs {
+    key: Expr,
+    value: Option<Expr>,
+    distinct: bool,
+}
+
+/// Compiles the arguments of the `@groupBy` stage `stage`.
+fn group_args(ctx: &Ctx<'_>, stage: &Stage) -> Result<GroupArgs, PipelineError> {
     let expected = "[keyExpr, valueExpr] or [keyExpr, valueExpr, {distinct: bool}]";
     let args = match &stage.arg {
         Value::List(l) if l.len() == 2 || l.len() == 3 => l.as_slice(),
@@ -322,10 +353,41 @@ fn group_by(
             }
         }
     }
-    let documents = group_needs_documents(next);
-    Ok(ops::group_by_with(
-        id, key, value, distinct, documents, then, ctx.clock,
-    ))
+    Ok(GroupArgs {
+        key,
+        value,
+        distinct,
+    })
+}
+
+/// The `@groupBy` after the `@project` stage `project` (node `project_node`, projection
+/// `projection`) with that projection run inside it ([`ops::group_by_projected`]), when
+/// `group` is a `@groupBy` whose `documents` no later stage (`after`) can read and the fusion
+/// is exact ([`ops::PreProjection::new`]): the operator, its node id, and whether it also
+/// took in the `@project` after it (see [`fused_projection`]). `None` otherwise.
+fn projected_group_by(
+    ctx: &Ctx<'_>,
+    branch: &Branch,
+    project_node: &str,
+    projection: &Projection,
+    group: Option<&Stage>,
+    after: Option<&Stage>,
+) -> Result<Option<(Operator<Value>, String, bool)>, PipelineError> {
+    let Some(group) = group.filter(|g| g.op == "@groupBy") else {
+        return Ok(None);
+    };
+    if group_needs_documents(after) {
+        return Ok(None);
+    }
+    let args = group_args(ctx, group)?;
+    let Some(before) = ops::PreProjection::new(projection, &args.key, args.value.as_ref()) else {
+        return Ok(None);
+    };
+    let then = fused_projection(ctx, branch, after);
+    let fused_after = then.is_some();
+    let then = then.as_ref().map(|(node, p)| (node.as_str(), p.clone()));
+    let op = ops::group_by_projected(project_node, before, args.distinct, then, ctx.clock);
+    Ok(Some((op, branch.stage_node(group), fused_after)))
 }
 
 #[cfg(test)]

@@ -13,6 +13,14 @@
 //! built from the group's previous list, sharing its unchanged chunks
 //! ([`List::collected`]), and a `@project` that follows the stage can be applied here, so
 //! that the row kept for the group's retraction is the projected one.
+//!
+//! A flat `@project` *before* the stage can run inside it too ([`group_by_projected`]),
+//! when the key and value expressions only arrange the projected fields into literal maps
+//! and lists and read every one of them: the projected row is then never built. Its fields
+//! are evaluated as the `@project` would evaluate them (same order, same errors) and filled
+//! into the key and value ([`Template`]), and the members are told apart by their values
+//! ([`MemberIdentity::Value`]): key and value together hold every projected field, so equal
+//! values in a group are exactly equal projected rows.
 
 use std::sync::Arc;
 
@@ -22,8 +30,8 @@ use serde_json::{Value as Json, json};
 use super::project::{Step, projector, value_at};
 use super::{Projection, Stage, label};
 use crate::clock::Clock;
-use crate::expr::Expr;
-use crate::value::{Entries, List, Object, Value, intern};
+use crate::expr::{Expr, Template};
+use crate::value::{Entries, List, Object, Str, Value, intern};
 
 /// `group_by` with key expression `key`, optional value expression `value` and the
 /// `distinct` option; the output row is `{key, values, documents}`. `node` names the stage
@@ -70,12 +78,7 @@ pub fn group_by_with(
         "valueExpr": value.as_ref().map_or(Json::Null, Expr::to_json),
         "distinct": distinct,
     });
-    if let Some((project_node, projection)) = &then {
-        wire["then"] = json!({
-            "node": project_node,
-            "projection": projection.source().to_serde_json(),
-        });
-    }
+    add_then(&mut wire, then.as_ref());
     let group = GroupFn::new(label(&wire), move |doc: &Value| {
         let k = stage
             .eval(&key, doc, true)
@@ -88,6 +91,123 @@ pub fn group_by_with(
         };
         Ok((k, v))
     });
+    grouped(group, MemberIdentity::Row, distinct, documents, then, clock)
+}
+
+/// A [`group_by`] whose input rows first go through the flat `@project` of node
+/// `project_node`, run inside it (see the module docs); without `documents`, so only where no
+/// later stage can read them. `then` as for [`group_by_with`]. The key and value cannot fail
+/// (they only arrange projected fields), so errors are the projection's, naming its node.
+#[must_use]
+pub fn group_by_projected(
+    project_node: &str,
+    before: PreProjection,
+    distinct: bool,
+    then: Option<(&str, Projection)>,
+    clock: &Clock,
+) -> Operator<Value> {
+    let PreProjection {
+        projection,
+        key,
+        value,
+        fields,
+        key_template,
+        value_template,
+    } = before;
+    let mut wire = json!({
+        "type": "group_by",
+        "keyExpr": key.to_json(),
+        "valueExpr": value.to_json(),
+        "distinct": distinct,
+        "before": {
+            "node": project_node,
+            "projection": projection.source().to_serde_json(),
+        },
+    });
+    add_then(&mut wire, then.as_ref());
+    let project = Stage::new(project_node, "@project", clock, false);
+    let group = GroupFn::new(label(&wire), move |doc: &Value| {
+        let mut values = Vec::with_capacity(fields.len());
+        for e in &fields {
+            values.push(
+                project
+                    .eval(e, doc, false)
+                    .map_err(|err| project.error(doc, err))?,
+            );
+        }
+        Ok((key_template.fill(&values), value_template.fill(&values)))
+    });
+    grouped(group, MemberIdentity::Value, distinct, false, then, clock)
+}
+
+/// A flat `@project` that a following `@groupBy` can run inside it ([`group_by_projected`]):
+/// the projection, the group-by's key and value expressions, and their templates over the
+/// projected fields.
+#[derive(Clone, Debug)]
+pub struct PreProjection {
+    projection: Projection,
+    key: Expr,
+    value: Expr,
+    /// The projection's setters' expressions, in its order (which is its keys' order).
+    fields: Vec<Expr>,
+    key_template: Template,
+    value_template: Template,
+}
+
+impl PreProjection {
+    /// The fusion of `projection` into a group-by with key `key` and value `value`, when it
+    /// is exact: the projection is one fragment of top-level keys that does not read the
+    /// clock, there is a value expression, key and value are made of literals and reads of
+    /// whole projected fields (`"$.field"`) only, and together they read every projected
+    /// field. `None` otherwise.
+    #[must_use]
+    pub fn new(projection: &Projection, key: &Expr, value: Option<&Expr>) -> Option<PreProjection> {
+        let value = value?;
+        if projection.is_time_variant() {
+            return None;
+        }
+        let setters = projection.flat_setters()?;
+        let names: Vec<Str> = setters.iter().map(|(k, _)| Arc::clone(k)).collect();
+        let key_template = Template::of(key, &names)?;
+        let value_template = Template::of(value, &names)?;
+        let mut used = vec![false; names.len()];
+        key_template.mark_fields(&mut used);
+        value_template.mark_fields(&mut used);
+        if !used.iter().all(|u| *u) {
+            return None;
+        }
+        Some(PreProjection {
+            projection: projection.clone(),
+            key: key.clone(),
+            value: value.clone(),
+            fields: setters.into_iter().map(|(_, e)| e.clone()).collect(),
+            key_template,
+            value_template,
+        })
+    }
+}
+
+/// Records a fused following `@project` in the wire JSON.
+fn add_then(wire: &mut Json, then: Option<&(&str, Projection)>) {
+    if let Some((project_node, projection)) = then {
+        wire["then"] = json!({
+            "node": project_node,
+            "projection": projection.source().to_serde_json(),
+        });
+    }
+}
+
+/// The group-by operator of `group` with members told apart by `identity`: one
+/// `{key, values, documents}` row per group, without `documents` unless `documents`,
+/// projected by `then` when given.
+fn grouped(
+    group: GroupFn<Value>,
+    identity: MemberIdentity,
+    distinct: bool,
+    documents: bool,
+    then: Option<(&str, Projection)>,
+    clock: &Clock,
+) -> Operator<Value> {
     // The output keys, interned once: `documents` < `key` < `values`, the map order.
     let [k_documents, k_key, k_values] = ["documents", "key", "values"].map(intern);
     // Where the previous output holds the lists: under their keys, or (projected) where the
@@ -128,7 +248,7 @@ pub fn group_by_with(
     Operator::GroupBy(GroupSpec {
         group,
         aggregate: Arc::new(aggregate),
-        identity: MemberIdentity::Row,
+        identity,
     })
 }
 

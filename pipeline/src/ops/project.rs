@@ -155,6 +155,15 @@ impl Projection {
         &self.source
     }
 
+    /// The setters of a flat projection (one fragment of top-level keys, no `"$."`), in
+    /// application order, which is the keys' order; `None` for any other projection.
+    pub(crate) fn flat_setters(&self) -> Option<Vec<(&Str, &Expr)>> {
+        match self.fragments.as_slice() {
+            [fragment] if self.flat => fragment.iter().map(|(k, e)| Some((k.flat()?, e))).collect(),
+            _ => None,
+        }
+    }
+
     /// Whether any setter reads the clock.
     #[must_use]
     pub fn is_time_variant(&self) -> bool {
