@@ -78,6 +78,6 @@ pub use expr::{CallbackFn, EvalContext, Expr, Registry, RegistryError, format_rf
 pub use path::{Path, PathError, Root};
 pub use transforms::{TransformSpecError, parse_transforms};
 pub use value::{
-    JsonError, List, Object, Str, Value, YamlError, canonical_json, from_yaml, to_yaml,
+    JsonError, List, Object, Str, Text, Value, YamlError, canonical_json, from_yaml, to_yaml,
     write_canonical_json,
 };

@@ -1,8 +1,8 @@
 //! The document value: the hot data of the whole system.
 //!
 //! [`Value`] is a JSON-like tree with separate [`Value::Int`] and [`Value::Float`] variants.
-//! Clones are cheap: strings, lists and maps sit behind [`Arc`]s, so cloning a row never
-//! copies it. Maps are [`Object`]s, which keep their entries sorted by key and carry a
+//! Clones are cheap: lists, maps and long strings sit behind [`Arc`]s, so cloning a row
+//! never copies it, and short strings (up to 23 bytes, see [`Text`]) are stored inline. Maps are [`Object`]s, which keep their entries sorted by key and carry a
 //! hash computed at construction (and maintained incrementally on mutation), so hashing a
 //! map row is O(1) and equality can stop early on a hash mismatch or on shared pointers.
 //!
@@ -37,11 +37,21 @@ pub use yaml::{YamlError, from_yaml, to_yaml};
 pub(crate) use intern::intern;
 pub(crate) use json::{format_go_float_f, format_go_value};
 
-/// A shared, immutable string, as stored in [`Value::String`] and as map keys.
+/// A shared, immutable string, as stored as map keys.
 ///
 /// Map keys of up to 64 bytes are interned: every map holding a key shares one
 /// allocation of it, whatever built the map.
 pub type Str = Arc<str>;
+
+/// An immutable string value, as stored in [`Value::String`]: inline when it is short (up
+/// to 23 bytes: the names, namespaces, labels, IPs and phases that make up most of a
+/// Kubernetes object's strings), shared behind an `Arc` when longer.
+///
+/// A short string costs no allocation: building, cloning and dropping it copies 24 bytes
+/// and touches no other memory, and reading it reads the map entry or list item that holds
+/// it (no reference count to update, no second cache line to fetch). Equality, order and
+/// hash are those of the text.
+pub type Text = smol_str::SmolStr;
 
 /// A document value.
 ///
@@ -62,8 +72,8 @@ pub enum Value {
     Int(i64),
     /// A 64-bit float (a JSON number with a `.`, `e` or `E`).
     Float(f64),
-    /// A string.
-    String(Str),
+    /// A string (inline when short, see [`Text`]).
+    String(Text),
     /// A list (which caches its hash, see [`List`]).
     List(Arc<List>),
     /// A map with sorted keys and a cached hash.
@@ -388,7 +398,7 @@ impl Value {
     }
 
     /// Builds a string value.
-    pub fn string(s: impl Into<Str>) -> Value {
+    pub fn string(s: impl Into<Text>) -> Value {
         Value::String(s.into())
     }
 
@@ -465,6 +475,11 @@ impl From<String> for Value {
 }
 impl From<Str> for Value {
     fn from(s: Str) -> Self {
+        Value::String(s.into())
+    }
+}
+impl From<Text> for Value {
+    fn from(s: Text) -> Self {
         Value::String(s)
     }
 }

@@ -2,9 +2,7 @@
 //!
 //! Each returns a plain message on failure; callers wrap it with their operator name.
 
-use std::sync::Arc;
-
-use crate::value::{Value, format_go_float_f, format_go_value};
+use crate::value::{Text, Value, format_go_float_f, format_go_value};
 
 /// AsBool: nil→false; bool; numbers by ≠ 0; `""`→false; other strings via Go's
 /// `strconv.ParseBool`; anything else is an error.
@@ -85,17 +83,17 @@ fn parse_go_float(s: &str) -> Option<f64> {
 
 /// AsString: nil→""; ints in decimal; floats in shortest 'f' form; bools; anything else
 /// through Go's `%v` (a map renders as `map[a:1]`).
-pub(crate) fn as_string(v: &Value) -> Arc<str> {
+pub(crate) fn as_string(v: &Value) -> Text {
     match v {
         Value::String(s) => s.clone(),
-        Value::Null => Arc::from(""),
-        Value::Int(i) => Arc::from(i.to_string()),
-        Value::Float(f) => Arc::from(format_go_float_f(*f)),
-        Value::Bool(b) => Arc::from(if *b { "true" } else { "false" }),
+        Value::Null => Text::default(),
+        Value::Int(i) => Text::from(i.to_string()),
+        Value::Float(f) => Text::from(format_go_float_f(*f)),
+        Value::Bool(b) => Text::new_static(if *b { "true" } else { "false" }),
         other => {
             let mut s = String::new();
             format_go_value(other, &mut s);
-            Arc::from(s)
+            Text::from(s)
         }
     }
 }

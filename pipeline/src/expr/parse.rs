@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::{Builtin, Form, Node, Op, PathArg, Registry, Shape, Special, builtin, compile_error};
 use crate::error::{CompileError, CompileErrorKind};
 use crate::path::Path;
-use crate::value::{Object, Str, Value, float_as_exact_int, intern};
+use crate::value::{Object, Str, Text, Value, float_as_exact_int, intern};
 
 /// Operator arguments after the generic preparation step.
 enum RawArgs {
@@ -116,7 +116,7 @@ impl<'r> Parser<'r> {
             .collect()
     }
 
-    fn parse_string(&self, s: &Str, at: &str) -> Result<Node, CompileError> {
+    fn parse_string(&self, s: &Text, at: &str) -> Result<Node, CompileError> {
         match &**s {
             "$." => Ok(Node::Call {
                 op: Op::Copy,

@@ -3,14 +3,12 @@
 //!
 //! Arguments pass through AsString unless stated; indexes are in bytes, as in Go.
 
-use std::sync::Arc;
-
 use super::coerce::{as_int, as_list, as_string};
 use super::{EvalContext, Node, Op, eval_arg};
 use crate::error::EvalError;
-use crate::value::Value;
+use crate::value::{Text, Value};
 
-fn str_arg(args: &[Node], i: usize, ctx: &EvalContext<'_>) -> Result<Arc<str>, EvalError> {
+fn str_arg(args: &[Node], i: usize, ctx: &EvalContext<'_>) -> Result<Text, EvalError> {
     Ok(as_string(&eval_arg(args, i, ctx)?))
 }
 
@@ -96,7 +94,7 @@ pub(super) fn eval(op: Op, args: &[Node], ctx: &EvalContext<'_>) -> Result<Value
             let items =
                 as_list(&list).map_err(|m| err(format!("first argument must be list: {m}")))?;
             let sep = str_arg(args, 1, ctx)?;
-            let parts: Vec<Arc<str>> = items.iter().map(as_string).collect();
+            let parts: Vec<Text> = items.iter().map(as_string).collect();
             Ok(Value::from(parts.join(&*sep)))
         }
         _ => {

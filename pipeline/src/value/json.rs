@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use super::{Object, Value, float_as_exact_int};
+use super::{Object, Text, Value, float_as_exact_int};
 
 /// An error decoding or encoding JSON.
 #[derive(Debug, thiserror::Error)]
@@ -67,7 +67,7 @@ impl From<&serde_json::Value> for Value {
                     Value::Float(n.as_f64().unwrap_or(f64::NAN))
                 }
             }
-            serde_json::Value::String(s) => Value::String(Arc::from(s.as_str())),
+            serde_json::Value::String(s) => Value::String(Text::from(s.as_str())),
             serde_json::Value::Array(a) => Value::list(a.iter().map(Value::from).collect()),
             serde_json::Value::Object(o) => Value::Map(Arc::new(Object::from_entries(
                 o.iter().map(|(k, v)| (k.as_str(), Value::from(v))),

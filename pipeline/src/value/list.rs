@@ -180,7 +180,9 @@ impl Poly {
 #[inline]
 fn identity(v: &Value) -> u64 {
     let addr = match v {
-        Value::String(s) => s.as_ptr().addr(),
+        // A long string's allocation; a short one is inline, where its address is that of
+        // whatever holds it, so its text (hash) identifies it.
+        Value::String(s) if s.is_heap_allocated() => s.as_ptr().addr(),
         Value::List(l) => Arc::as_ptr(l).addr(),
         Value::Map(m) => Arc::as_ptr(m).addr(),
         _ => return v.hash64(),
@@ -199,7 +201,14 @@ fn is_boundary(v: &Value) -> bool {
 #[inline]
 fn same(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::String(x), Value::String(y)) => Arc::ptr_eq(x, y),
+        (Value::String(x), Value::String(y)) => {
+            // A short string is inline (its text is its identity); a long one is shared.
+            if x.is_heap_allocated() && y.is_heap_allocated() {
+                std::ptr::eq(x.as_str(), y.as_str())
+            } else {
+                x == y
+            }
+        }
         (Value::List(x), Value::List(y)) => Arc::ptr_eq(x, y),
         (Value::Map(x), Value::Map(y)) => Arc::ptr_eq(x, y),
         (Value::Null, Value::Null) => true,

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
-use super::{Entries, Object, Str, Value, float_as_exact_int, intern};
+use super::{Entries, Object, Str, Text, Value, float_as_exact_int, intern};
 
 impl Serialize for Value {
     /// Serializes with Go's number shapes: an integral float is written as an integer.
@@ -69,10 +69,10 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Float(v))
     }
     fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(Arc::from(v)))
+        Ok(Value::String(Text::from(v)))
     }
     fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(Arc::from(v)))
+        Ok(Value::String(Text::from(v)))
     }
     fn visit_unit<E>(self) -> Result<Value, E> {
         Ok(Value::Null)
