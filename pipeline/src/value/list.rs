@@ -632,7 +632,9 @@ mod tests {
         (0..400_i64)
             .map(|i| match i % 4 {
                 0 => Value::map([("ip", Value::string(format!("10.0.{i}")))]),
-                1 => Value::string(format!("pod-{i}")),
+                // Short strings are inline, long ones shared: both kinds of identity.
+                1 if i % 8 == 1 => Value::string(format!("pod-{i}")),
+                1 => Value::string(format!("a-pod-with-a-name-longer-than-23-bytes-{i}")),
                 2 => Value::Int(i),
                 _ => Value::list(vec![Value::Int(i)]),
             })
