@@ -87,6 +87,32 @@ fn runtime_errors_should_name_the_stage_and_document() {
 }
 
 #[test]
+fn a_projection_run_inside_the_group_by_should_fail_as_its_own_stage() {
+    // The `@project` runs inside the `@groupBy` (see "What runs where"); a field it cannot
+    // read fails the step with the `@project`'s message, naming its node and the document.
+    let p = compile(
+        &json!([
+            {"@project": {"g": "$.spec.group", "ip": "$.status.ip"}},
+            {"@groupBy": ["$.g", {"ip": "$.ip"}]},
+            {"@project": {"key": "$.key", "ips": "$.values"}}
+        ]),
+        &options(&["in"], &[]),
+    )
+    .unwrap();
+    assert!(!p.circuit().nodes().any(|(_, op)| op.kind() == "project"));
+    let mut r = p.runner().unwrap();
+    let doc = Value::from(&json!({"metadata": {"name": "web", "namespace": "prod"},
+                                  "spec": {"group": "a"}}));
+    let e = r
+        .step([("in", zset! { doc => 1 })])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("b0_op_0 (@project)"), "{e}");
+    assert!(e.contains("document prod/web"), "{e}");
+    assert!(e.contains("$.status.ip"), "{e}");
+}
+
+#[test]
 fn now_should_be_frozen_per_step() {
     let p = compile(
         &json!([{"@project": {"id": "$.id", "t": {"@now": null}}}]),

@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 use deltaloop_engine::{Collect, Collected, GroupFn, GroupSpec, MemberIdentity, Operator};
 use serde_json::{Value as Json, json};
+use smallvec::SmallVec;
 
 use super::project::{Step, projector, value_at};
 use super::{Projection, Stage, label};
@@ -127,7 +128,9 @@ pub fn group_by_projected(
     add_then(&mut wire, then.as_ref());
     let project = Stage::new(project_node, "@project", clock, false);
     let group = GroupFn::new(label(&wire), move |doc: &Value| {
-        let mut values = Vec::with_capacity(fields.len());
+        // On the stack for projections of up to 8 fields (the row's only allocation is then
+        // the key's and the value's).
+        let mut values: SmallVec<[Value; 8]> = SmallVec::with_capacity(fields.len());
         for e in &fields {
             values.push(
                 project

@@ -514,6 +514,17 @@ fn rechunk(pieces: Vec<Piece>) -> Vec<Arc<Chunk>> {
                 continue;
             }
             Some(c) => pending.extend(c.items.iter().cloned()),
+            // The usual edit (no boundary item inserted or removed): the edited items are
+            // still exactly one run, and become its chunk as they are.
+            None if pending.is_empty()
+                && run_len(&piece.edited) == piece.edited.len()
+                && (closes_run(&piece.edited) || Some(j) == last) =>
+            {
+                if !piece.edited.is_empty() {
+                    chunks.push(Arc::new(Chunk::new(piece.edited)));
+                }
+                continue;
+            }
             None => pending.extend(piece.edited),
         }
         // The complete runs of `pending` (all of it, at the end of the list).
