@@ -24,7 +24,9 @@
 
 use std::sync::Arc;
 
-use deltaloop_engine::{Collect, Collected, GroupFn, GroupSpec, MemberIdentity, Operator};
+use deltaloop_engine::{
+    Collect, Collected, GroupFn, GroupSpec, MemberIdentity, Operator, UserError,
+};
 use serde_json::{Value as Json, json};
 use smallvec::SmallVec;
 
@@ -222,7 +224,24 @@ fn grouped(
         ),
         Some((_, p)) => (p.position_of("values"), p.position_of("documents")),
     };
-    let finish = then.map(|(project_node, projection)| projector(project_node, projection, clock));
+    // A flat projection whose setters only arrange the row's fields is filled in from them
+    // (the row itself is never built); any other is applied to the row.
+    let row_fields: Vec<Str> = if documents {
+        vec![
+            Arc::clone(&k_documents),
+            Arc::clone(&k_key),
+            Arc::clone(&k_values),
+        ]
+    } else {
+        vec![Arc::clone(&k_key), Arc::clone(&k_values)]
+    };
+    let finish =
+        then.map(
+            |(project_node, projection)| match row_templates(&projection, &row_fields) {
+                Some(setters) => Finish::Fill(setters),
+                None => Finish::Project(Box::new(projector(project_node, projection, clock))),
+            },
+        );
     // The lists are the previous lists edited where the members changed (`List::edited`),
     // or else built sharing what did not change with them (`List::collected`).
     let aggregate = Collect::incremental(distinct, move |key: &Value, c: &Collected<'_, Value>| {
@@ -235,17 +254,25 @@ fn grouped(
             _ => None,
         };
         let values = group_list(c, before(&values_at), false);
-        let mut entries = Entries::with_capacity(3);
+        // The row's fields, in `row_fields`' order.
+        let mut fields: SmallVec<[Value; 3]> = SmallVec::new();
         if documents {
-            let docs = group_list(c, before(&documents_at), true);
-            entries.push((Arc::clone(&k_documents), docs));
+            fields.push(group_list(c, before(&documents_at), true));
         }
-        entries.push((Arc::clone(&k_key), key.clone()));
-        entries.push((Arc::clone(&k_values), values));
+        fields.push(key.clone());
+        fields.push(values);
+        if let Some(Finish::Fill(setters)) = &finish {
+            let entries = setters
+                .iter()
+                .map(|(k, t)| (Arc::clone(k), t.fill(&fields)))
+                .collect();
+            return Ok(Value::Map(Arc::new(Object::from_interned_entries(entries))));
+        }
+        let entries: Entries = row_fields.iter().cloned().zip(fields).collect();
         let row = Value::Map(Arc::new(Object::from_interned_entries(entries)));
         match &finish {
-            None => Ok(row),
-            Some(project) => project(&row),
+            Some(Finish::Project(project)) => project(&row),
+            _ => Ok(row),
         }
     });
     Operator::GroupBy(GroupSpec {
@@ -253,6 +280,32 @@ fn grouped(
         aggregate: Arc::new(aggregate),
         identity,
     })
+}
+
+/// How a group-by finishes its output row when a `@project` runs inside it after it.
+enum Finish {
+    /// The projection's setters, each a template over the row's fields: the output is
+    /// filled in from them, as the projection would build it from the row.
+    Fill(Vec<(Str, Template)>),
+    /// Any other projection, applied to the row.
+    Project(Box<RowFn>),
+}
+
+/// A function of a group row (a `@project`'s, see [`projector`]).
+type RowFn = dyn Fn(&Value) -> Result<Value, UserError> + Send + Sync;
+
+/// The setters of `projection` as templates over the fields `fields` of the group row, when
+/// it is flat, does not read the clock and every setter only arranges those fields (see
+/// [`Template`]): then it cannot fail, and filling the templates in builds what it builds.
+fn row_templates(projection: &Projection, fields: &[Str]) -> Option<Vec<(Str, Template)>> {
+    if projection.is_time_variant() {
+        return None;
+    }
+    projection
+        .flat_setters()?
+        .into_iter()
+        .map(|(k, e)| Some((Arc::clone(k), Template::of(e, fields)?)))
+        .collect()
 }
 
 /// A group's new `values` list (or with `rows`, its `documents` list): `old`, the list in
