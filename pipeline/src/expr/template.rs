@@ -4,8 +4,11 @@
 //! A `@groupBy` right after a flat `@project` (see `ops::group_by_projected`) never builds
 //! the projected document: its key and value expressions are such arrangements of the
 //! projected fields (`{name: "$.service", namespace: "$.namespace"}`), so it evaluates the
-//! projection's setters and fills the templates in with what they return. Filling in builds
-//! exactly what evaluating the expression on the projected document builds.
+//! projection's setters and fills the templates in with what they return. Likewise a flat
+//! `@project` run inside the `@groupBy` before it (`{metadata: "$.key", subsets:
+//! [{addresses: "$.values"}]}`) is filled in from the group's key and lists, without the
+//! `{key, values}` row. Filling in builds exactly what evaluating the expression on the
+//! document builds.
 
 use std::sync::Arc;
 
