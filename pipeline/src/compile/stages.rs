@@ -360,8 +360,8 @@ fn group_args(ctx: &Ctx<'_>, stage: &Stage) -> Result<GroupArgs, PipelineError> 
     })
 }
 
-/// The `@groupBy` after the `@project` stage `project` (node `project_node`, projection
-/// `projection`) with that projection run inside it ([`ops::group_by_projected`]), when
+/// The `@groupBy` that follows a `@project` stage (node `project_node`, compiled to
+/// `projection`), with that projection run inside it ([`ops::group_by_projected`]), when
 /// `group` is a `@groupBy` whose `documents` no later stage (`after`) can read and the fusion
 /// is exact ([`ops::PreProjection::new`]): the operator, its node id, and whether it also
 /// took in the `@project` after it (see [`fused_projection`]). `None` otherwise.
