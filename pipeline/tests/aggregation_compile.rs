@@ -1,7 +1,7 @@
 //! The aggregation compiler's error locations, runtime error messages and step clock.
 
 use deltaloop_engine::zset;
-use deltaloop_pipeline::{Binding, CompileOptions, Value, compile};
+use deltaloop_pipeline::{Binding, CompileOptions, CompiledPipeline, Value, compile};
 use serde_json::json;
 
 fn options(inputs: &[&str], outputs: &[&str]) -> CompileOptions {
@@ -13,6 +13,14 @@ fn options(inputs: &[&str], outputs: &[&str]) -> CompileOptions {
         o = o.output(Binding::new(*i));
     }
     o
+}
+
+/// The message of the error that feeding `doc` to input `in` of `p` fails the step with.
+fn step_error(p: &CompiledPipeline, doc: serde_json::Value) -> String {
+    let mut r = p.runner().unwrap();
+    r.step([("in", zset! { Value::from(&doc) => 1 })])
+        .unwrap_err()
+        .to_string()
 }
 
 fn compile_error(pipeline: serde_json::Value, inputs: &[&str], outputs: &[&str]) -> String {
@@ -75,12 +83,10 @@ fn runtime_errors_should_name_the_stage_and_document() {
         &options(&["in"], &[]),
     )
     .unwrap();
-    let mut r = p.runner().unwrap();
-    let doc = Value::from(&json!({"metadata": {"name": "web", "namespace": "prod"}, "a": "x"}));
-    let e = r
-        .step([("in", zset! { doc => 1 })])
-        .unwrap_err()
-        .to_string();
+    let e = step_error(
+        &p,
+        json!({"metadata": {"name": "web", "namespace": "prod"}, "a": "x"}),
+    );
     assert!(e.contains("b0_op_0 (@select)"), "{e}");
     assert!(e.contains("document prod/web"), "{e}");
     assert!(e.contains("@gt"), "{e}");
@@ -100,13 +106,10 @@ fn a_projection_run_inside_the_group_by_should_fail_as_its_own_stage() {
     )
     .unwrap();
     assert!(!p.circuit().nodes().any(|(_, op)| op.kind() == "project"));
-    let mut r = p.runner().unwrap();
-    let doc = Value::from(&json!({"metadata": {"name": "web", "namespace": "prod"},
-                                  "spec": {"group": "a"}}));
-    let e = r
-        .step([("in", zset! { doc => 1 })])
-        .unwrap_err()
-        .to_string();
+    let e = step_error(
+        &p,
+        json!({"metadata": {"name": "web", "namespace": "prod"}, "spec": {"group": "a"}}),
+    );
     assert!(e.contains("b0_op_0 (@project)"), "{e}");
     assert!(e.contains("document prod/web"), "{e}");
     assert!(e.contains("$.status.ip"), "{e}");

@@ -515,14 +515,13 @@ fn rechunk(pieces: Vec<Piece>) -> Vec<Arc<Chunk>> {
             }
             Some(c) => pending.extend(c.items.iter().cloned()),
             // The usual edit (no boundary item inserted or removed): the edited items are
-            // still exactly one run, and become its chunk as they are.
+            // still exactly one run, and become its chunk as they are. (An emptied piece
+            // never gets here: it neither closes a run nor is the last with items.)
             None if pending.is_empty()
                 && run_len(&piece.edited) == piece.edited.len()
                 && (closes_run(&piece.edited) || Some(j) == last) =>
             {
-                if !piece.edited.is_empty() {
-                    chunks.push(Arc::new(Chunk::new(piece.edited)));
-                }
+                chunks.push(Arc::new(Chunk::new(piece.edited)));
                 continue;
             }
             None => pending.extend(piece.edited),
