@@ -85,9 +85,8 @@ pub(crate) fn strip_meta(doc: &mut Value, fields: &[&str]) {
             .get("metadata")
             .is_some_and(|m| fields.iter().any(|f| m.get(f).is_some()))
     {
-        std::sync::Arc::make_mut(obj).modify("metadata", |m| {
+        obj.modify("metadata", |m| {
             if let Value::Map(meta) = m {
-                let meta = std::sync::Arc::make_mut(meta);
                 for f in fields {
                     meta.remove(f);
                 }
@@ -318,10 +317,9 @@ mod tests {
         let mut t = DeltaTracker::default();
         let mut changed_only_managed = pod("a", "1", "Pending");
         if let Value::Map(o) = &mut changed_only_managed {
-            std::sync::Arc::make_mut(o).modify("metadata", |m| {
+            o.modify("metadata", |m| {
                 if let Value::Map(m) = m {
-                    std::sync::Arc::make_mut(m)
-                        .insert("managedFields", Value::from(&json!([{"manager": "other"}])));
+                    m.insert("managedFields", Value::from(&json!([{"manager": "other"}])));
                 }
             });
         }
@@ -346,9 +344,9 @@ mod tests {
         });
         let mut spec_change = pod("a", "3", "Running");
         if let Value::Map(o) = &mut spec_change {
-            std::sync::Arc::make_mut(o).modify("metadata", |m| {
+            o.modify("metadata", |m| {
                 if let Value::Map(m) = m {
-                    std::sync::Arc::make_mut(m).insert("generation", Value::Int(2));
+                    m.insert("generation", Value::Int(2));
                 }
             });
         }

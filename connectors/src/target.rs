@@ -382,7 +382,6 @@ impl Target {
     fn prepare(&self, key: &ObjectKey, doc: &Value) -> Res<DynamicObject> {
         let mut d = writable(doc);
         if let Value::Map(m) = &mut d {
-            let m = std::sync::Arc::make_mut(m);
             m.insert(
                 "apiVersion",
                 Value::from(self.resolved.resource.api_version.as_str()),
@@ -561,7 +560,6 @@ impl Target {
         let mut cur = writable(current);
         let des = writable(desired);
         if let Value::Map(m) = &mut cur {
-            let m = std::sync::Arc::make_mut(m);
             m.remove("apiVersion");
             m.remove("kind");
             if des.get("status").is_none() {
@@ -570,7 +568,6 @@ impl Target {
         }
         let mut des = des;
         if let Value::Map(m) = &mut des {
-            let m = std::sync::Arc::make_mut(m);
             m.remove("apiVersion");
             m.remove("kind");
         }

@@ -313,7 +313,7 @@ pub fn unwind(node: &str, field: Path) -> Operator<Value> {
 /// Shallow-merges two product rows: the right row's top-level keys win.
 pub(crate) fn merge(l: &Value, r: &Value) -> Result<Value, OpErrorKind> {
     match (l, r) {
-        (Value::Map(a), Value::Map(b)) => Ok(Value::Map(Arc::new(Object::merged(a, b)))),
+        (Value::Map(a), Value::Map(b)) => Ok(Value::Map(Object::merged(a, b))),
         (Value::Map(_), other) | (other, _) => Err(OpErrorKind::Type {
             what: "join row".into(),
             expected: "a map",
@@ -357,10 +357,7 @@ pub fn wrap(name: &str) -> Operator<Value> {
     let key = intern(name);
     let projection = json!({"$.": {"@dict": {name: "$."}}});
     helper(projection, move |doc| {
-        Value::Map(Arc::new(Object::from_interned([(
-            Arc::clone(&key),
-            doc.clone(),
-        )])))
+        Value::Map(Object::from_interned([(Arc::clone(&key), doc.clone())]))
     })
 }
 
@@ -377,7 +374,7 @@ pub fn strip(keep: &[String]) -> Operator<Value> {
         let entries = keep
             .iter()
             .filter_map(|k| doc.get(k).map(|v| (Arc::clone(k), v.clone())));
-        Value::Map(Arc::new(Object::from_interned(entries)))
+        Value::Map(Object::from_interned(entries))
     })
 }
 
@@ -390,6 +387,6 @@ pub fn pad(name: &str) -> Operator<Value> {
     helper(projection, move |doc| {
         let mut obj = doc.as_map().cloned().unwrap_or_default();
         obj.insert_interned(Arc::clone(&key), Value::Null);
-        Value::Map(Arc::new(obj))
+        Value::Map(obj)
     })
 }

@@ -543,12 +543,11 @@ fn set_at(
     match seg {
         Segment::Child(Selector::Key(k)) => {
             if target.is_null() {
-                *target = Value::Map(Arc::new(Object::new()));
+                *target = Value::Map(Object::new());
             }
             let Value::Map(m) = target else {
                 return Err(format!("cannot set key {k:?} in a {}", target.type_name()));
             };
-            let m = Arc::make_mut(m);
             if rest.is_empty() {
                 m.insert(k.clone(), new.clone());
                 return Ok(());
@@ -605,7 +604,6 @@ fn set_selected(
                 }
             }
             (Selector::Wildcard, Value::Map(m)) => {
-                let m = Arc::make_mut(m);
                 let keys: Vec<Str> = m.keys().cloned().collect();
                 for k in keys {
                     m.modify(&k, |child| set_at(rest, child, new, root))
@@ -630,7 +628,6 @@ fn set_selected(
                 }
             }
             (Selector::Filter(f), Value::Map(m)) => {
-                let m = Arc::make_mut(m);
                 let keys: Vec<Str> = m
                     .iter()
                     .filter(|(_, v)| eval_filter(f, v, root_v))
@@ -650,7 +647,7 @@ fn set_selected(
 fn remove_at(init: &[Segment], last: &Segment, target: &mut Value) -> Option<Value> {
     let Some((seg, rest)) = init.split_first() else {
         return match (last, target) {
-            (Segment::Child(Selector::Key(k)), Value::Map(m)) => Arc::make_mut(m).remove(k),
+            (Segment::Child(Selector::Key(k)), Value::Map(m)) => m.remove(k),
             (Segment::Child(Selector::Index(i)), Value::List(l)) => {
                 let u = resolve_index(*i, l.len())?;
                 Some(Arc::make_mut(l).remove(u))
@@ -663,9 +660,7 @@ fn remove_at(init: &[Segment], last: &Segment, target: &mut Value) -> Option<Val
             if !m.contains_key(k) {
                 return None;
             }
-            Arc::make_mut(m)
-                .modify(k, |child| remove_at(rest, last, child))
-                .flatten()
+            m.modify(k, |child| remove_at(rest, last, child)).flatten()
         }
         (Segment::Child(Selector::Index(i)), Value::List(l)) => {
             let u = resolve_index(*i, l.len())?;

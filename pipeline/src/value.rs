@@ -2,7 +2,8 @@
 //!
 //! [`Value`] is a JSON-like tree with separate [`Value::Int`] and [`Value::Float`] variants.
 //! Clones are cheap: lists, maps and long strings sit behind [`Arc`]s, so cloning a row
-//! never copies it, and short strings (up to 23 bytes, see [`Text`]) are stored inline. Maps are [`Object`]s, which keep their entries sorted by key and carry a
+//! never copies it, and short strings (up to 23 bytes, see [`Text`]) are stored inline.
+//! Maps are [`Object`]s, one allocation each, which keep their entries sorted by key and carry a
 //! hash computed at construction (and maintained incrementally on mutation), so hashing a
 //! map row is O(1) and equality can stop early on a hash mismatch or on shared pointers.
 //!
@@ -23,6 +24,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering as AtomicOrdering};
 
 use smallvec::SmallVec;
+use triomphe::ThinArc;
 
 mod intern;
 mod json;
@@ -77,7 +79,7 @@ pub enum Value {
     /// A list (which caches its hash, see [`List`]).
     List(Arc<List>),
     /// A map with sorted keys and a cached hash.
-    Map(Arc<Object>),
+    Map(Object),
 }
 
 impl fmt::Debug for Value {
@@ -89,7 +91,7 @@ impl fmt::Debug for Value {
             Value::Float(x) => write!(f, "Float({x:?})"),
             Value::String(s) => write!(f, "String({s:?})"),
             Value::List(l) => f.debug_list().entries(l.items()).finish(),
-            Value::Map(m) => fmt::Debug::fmt(&**m, f),
+            Value::Map(m) => fmt::Debug::fmt(m, f),
         }
     }
 }
@@ -246,7 +248,7 @@ impl PartialEq for Value {
                         && !matches!((a.cached_hash(), b.cached_hash()), (Some(x), Some(y)) if x != y)
                         && a.items_eq(b))
             }
-            (Value::Map(a), Value::Map(b)) => Arc::ptr_eq(a, b) || **a == **b,
+            (Value::Map(a), Value::Map(b)) => a == b,
             _ => false,
         }
     }
@@ -277,10 +279,10 @@ impl Ord for Value {
                 }
             }
             (Value::Map(a), Value::Map(b)) => {
-                if Arc::ptr_eq(a, b) {
+                if Object::ptr_eq(a, b) {
                     Ordering::Equal
                 } else {
-                    let (a, b) = (&a.entries, &b.entries);
+                    let (a, b) = (a.entries(), b.entries());
                     a.iter()
                         .zip(b.iter())
                         .map(|((ka, va), (kb, vb))| key_cmp(ka, kb).then_with(|| va.cmp(vb)))
@@ -394,7 +396,7 @@ impl Value {
 
     /// Builds a map value from key/value pairs (a later duplicate key wins).
     pub fn map<K: AsRef<str> + Into<Str>>(entries: impl IntoIterator<Item = (K, Value)>) -> Value {
-        Value::Map(Arc::new(Object::from_entries(entries)))
+        Value::Map(Object::from_entries(entries))
     }
 
     /// Builds a string value.
@@ -490,7 +492,7 @@ impl From<Vec<Value>> for Value {
 }
 impl From<Object> for Value {
     fn from(o: Object) -> Self {
-        Value::Map(Arc::new(o))
+        Value::Map(o)
     }
 }
 
@@ -506,29 +508,26 @@ impl From<Object> for Value {
 /// so inserting or removing an entry updates it in O(1) plus the hash of the entry's value
 /// (itself O(1) for nested maps).
 ///
-/// Up to three entries are stored inline: a small map (most maps a pipeline builds, and
-/// most levels of a Kubernetes object) is one allocation together with its `Arc`, so
-/// building it costs one `malloc`, dropping it one `free`, and reading it one cache miss
-/// instead of two. (Three, not more: inline room a larger map leaves empty is wasted, and
-/// four cost the canonical Endpoints benchmark 13% more memory than three for no speed.)
-#[derive(Clone, Default)]
-// `repr(C)`, the hash word first: it sits next to the `Arc`'s counts, so cloning, hashing
-// and telling two maps apart read one cache line (the compiler's own layout would put it
-// after the inline entries).
-#[repr(C)]
+/// A map is one allocation of exactly its size: the reference count, the hash sum, the
+/// length and the entries, behind a one-word pointer (a [`ThinArc`]). Building a map costs
+/// one `malloc`, dropping it one `free`, and reading it one cache miss (plus one per 64
+/// bytes of entries). Clones share the allocation; a change through `&mut` changes it in
+/// place when it is not shared and the number of entries stays the same (a replaced or
+/// modified value), and otherwise builds a new one, as a map is mostly read after it is
+/// built. To build a map of many entries, gather them first ([`Object::from_entries`]).
+#[derive(Clone)]
 pub struct Object {
-    /// The sum of the entries' hashes XOR the number of entries: [`hash64`](Self::hash64)
-    /// needs exactly that, and the length of a [`SmallVec`] is stored after its inline
-    /// entries, another cache line.
-    sum_len: u64,
-    entries: Entries,
+    /// Header: the sum of the entries' hashes. The slice: the entries, sorted by key.
+    inner: ThinArc<u64, (Str, Value)>,
 }
 
-/// The number of entries an [`Object`] stores inline, without a separate allocation.
-const INLINE: usize = 3;
+/// Entries gathered to build an [`Object`] from, without a heap allocation up to
+/// [`GATHER_INLINE`] of them.
+pub(crate) type Entries = SmallVec<[(Str, Value); GATHER_INLINE]>;
 
-/// An [`Object`]'s entries, sorted by key, inline up to [`INLINE`] of them.
-pub(crate) type Entries = SmallVec<[(Str, Value); INLINE]>;
+/// How many entries an [`Entries`] gathers on the stack (the levels of a Kubernetes object
+/// mostly have fewer).
+const GATHER_INLINE: usize = 8;
 
 /// The byte order of two strings (the order of `str`), deciding on the same allocation
 /// (an interned key) without reading any byte, then on the first byte inline: the keys of
@@ -563,11 +562,25 @@ fn strictly_sorted(entries: &[(Str, Value)]) -> bool {
         .all(|w| matches!(w, [(a, _), (b, _)] if key_cmp(a, b) == Ordering::Less))
 }
 
+impl Default for Object {
+    fn default() -> Self {
+        Object::from_parts(0, std::iter::empty())
+    }
+}
+
 impl Object {
     /// An empty map.
     #[must_use]
     pub fn new() -> Object {
         Object::default()
+    }
+
+    /// The map of `entries` (strictly increasing keys) whose hashes sum to `entry_sum`.
+    #[inline]
+    fn from_parts(entry_sum: u64, entries: impl ExactSizeIterator<Item = (Str, Value)>) -> Object {
+        Object {
+            inner: ThinArc::from_header_and_iter(entry_sum, entries),
+        }
     }
 
     /// Builds a map from key/value pairs; a later duplicate key wins.
@@ -590,8 +603,7 @@ impl Object {
     }
 
     /// [`from_interned`](Self::from_interned) for entries already gathered in an
-    /// [`Entries`], which becomes the map's storage as it is (collecting it again would copy
-    /// every entry, and reallocate a spilled buffer).
+    /// [`Entries`].
     pub(crate) fn from_interned_entries(mut v: Entries) -> Object {
         if !strictly_sorted(&v) {
             // Stable sort keeps input order among equal keys; keep the last one.
@@ -605,22 +617,30 @@ impl Object {
                 }
             });
         }
-        Object::from_sorted(v)
-    }
-
-    /// Wraps strictly increasing entries, computing the hash. A spilled buffer with
-    /// spare room is shrunk (a map is mostly read after it is built).
-    fn from_sorted(mut entries: Entries) -> Object {
-        if entries.spilled() && entries.capacity() > entries.len() {
-            entries.shrink_to_fit();
-        }
-        let entry_sum = entries
+        let entry_sum = v
             .iter()
             .fold(0u64, |acc, (k, v)| acc.wrapping_add(entry_hash(k, v)));
-        Object {
-            sum_len: entry_sum ^ entries.len() as u64,
-            entries,
-        }
+        Object::from_parts(entry_sum, v.into_iter())
+    }
+
+    /// The entries, sorted by key.
+    #[inline]
+    fn entries(&self) -> &[(Str, Value)] {
+        &self.inner.slice
+    }
+
+    /// Whether `a` and `b` share one allocation (and so are equal).
+    #[must_use]
+    #[inline]
+    pub fn ptr_eq(a: &Object, b: &Object) -> bool {
+        a.inner.ptr() == b.inner.ptr()
+    }
+
+    /// The address of the map's allocation (shared by its clones).
+    #[must_use]
+    #[inline]
+    pub(crate) fn addr(&self) -> usize {
+        self.inner.ptr().addr()
     }
 
     /// The shallow merge of two maps: every entry of both, the entry of `right` winning
@@ -628,7 +648,7 @@ impl Object {
     /// from the two cached hashes (only the entries `right` overrides are hashed).
     #[must_use]
     pub fn merged(left: &Object, right: &Object) -> Object {
-        let (a, b) = (&left.entries[..], &right.entries[..]);
+        let (a, b) = (left.entries(), right.entries());
         if a.is_empty() {
             return right.clone();
         }
@@ -658,58 +678,47 @@ impl Object {
         }
         let rest = a.get(i..).unwrap_or_default().iter();
         out.extend(rest.chain(b.get(j..).unwrap_or_default()).cloned());
-        if out.spilled() && out.capacity() > out.len() {
-            out.shrink_to_fit();
-        }
-        Object {
-            sum_len: entry_sum ^ out.len() as u64,
-            entries: out,
-        }
+        Object::from_parts(entry_sum, out.into_iter())
     }
 
     /// The cached structural hash of the map.
     #[must_use]
     #[inline]
     pub fn hash64(&self) -> u64 {
-        mix(TAG_MAP, self.sum_len)
+        mix(TAG_MAP, self.entry_sum() ^ self.len() as u64)
     }
 
     /// The sum of the entries' hashes.
     #[inline]
     fn entry_sum(&self) -> u64 {
-        self.sum_len ^ self.entries.len() as u64
-    }
-
-    /// Stores `sum` as the entries' hash sum (after a change of the entries).
-    #[inline]
-    fn set_entry_sum(&mut self, sum: u64) {
-        self.sum_len = sum ^ self.entries.len() as u64;
+        self.inner.header.header
     }
 
     /// The number of entries.
     #[must_use]
+    #[inline]
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.inner.header.length
     }
 
     /// Whether the map is empty.
     #[must_use]
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.len() == 0
     }
 
     /// The index of `key`, or where it would be inserted.
     #[inline]
     fn position(&self, key: &str) -> Result<usize, usize> {
-        if self.entries.len() <= POINTER_SCAN_MAX
-            && let Some(i) = self
-                .entries
+        let entries = self.entries();
+        if entries.len() <= POINTER_SCAN_MAX
+            && let Some(i) = entries
                 .iter()
                 .position(|(k, _)| std::ptr::eq::<str>(&**k, key))
         {
             return Ok(i);
         }
-        self.entries.binary_search_by(|(k, _)| key_cmp(k, key))
+        entries.binary_search_by(|(k, _)| key_cmp(k, key))
     }
 
     /// Looks up a key.
@@ -717,7 +726,7 @@ impl Object {
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.position(key)
             .ok()
-            .and_then(|i| self.entries.get(i))
+            .and_then(|i| self.entries().get(i))
             .map(|(_, v)| v)
     }
 
@@ -729,7 +738,7 @@ impl Object {
     #[inline]
     pub(crate) fn get_hinted(&self, key: &str, hint: &AtomicU32) -> Option<&Value> {
         let at = hint.load(AtomicOrdering::Relaxed) as usize;
-        if let Some((k, v)) = self.entries.get(at)
+        if let Some((k, v)) = self.entries().get(at)
             && std::ptr::eq::<str>(&**k, key)
         {
             return Some(v);
@@ -738,7 +747,7 @@ impl Object {
         if let Ok(at32) = u32::try_from(at) {
             hint.store(at32, AtomicOrdering::Relaxed);
         }
-        self.entries.get(at).map(|(_, v)| v)
+        self.entries().get(at).map(|(_, v)| v)
     }
 
     /// Whether the key is present.
@@ -772,27 +781,64 @@ impl Object {
     }
 
     fn replace_at(&mut self, i: usize, value: Value) -> Option<Value> {
-        let sum = self.entry_sum();
-        let slot = self.entries.get_mut(i)?;
-        let old_h = entry_hash(&slot.0, &slot.1);
-        let h = entry_hash(&slot.0, &value);
-        let old = std::mem::replace(&mut slot.1, value);
-        self.set_entry_sum(sum.wrapping_sub(old_h).wrapping_add(h));
-        Some(old)
+        let mut value = Some(value);
+        let old = self.modify_at(i, |slot| std::mem::replace(slot, value.take()?).into());
+        old.flatten()
+    }
+
+    /// Applies `f` to the value at index `i`, in place when the map is not shared and in a
+    /// copy otherwise, keeping the hash right.
+    fn modify_at<R>(&mut self, i: usize, f: impl FnOnce(&mut Value) -> R) -> Option<R> {
+        let (key, old_h) = {
+            let (k, v) = self.entries().get(i)?;
+            (Arc::clone(k), entry_hash(k, v))
+        };
+        let mut f = Some(f);
+        let mut out = None;
+        let in_place = self.inner.with_arc_mut(|arc| {
+            let data = triomphe::Arc::get_mut(arc)?;
+            let slot = &mut data.slice_mut().get_mut(i)?.1;
+            out = f.take().map(|f| f(slot));
+            let new_h = entry_hash(&key, slot);
+            let sum = data.header_mut();
+            *sum = sum.wrapping_sub(old_h).wrapping_add(new_h);
+            Some(())
+        });
+        if in_place.is_some() {
+            return out;
+        }
+        let f = f?;
+        let mut entries: Entries = self.entries().iter().cloned().collect();
+        let slot = &mut entries.get_mut(i)?.1;
+        let r = f(slot);
+        let sum = self
+            .entry_sum()
+            .wrapping_sub(old_h)
+            .wrapping_add(entry_hash(&key, slot));
+        *self = Object::from_parts(sum, entries.into_iter());
+        Some(r)
     }
 
     fn insert_at(&mut self, i: usize, key: Str, value: Value) {
         let sum = self.entry_sum().wrapping_add(entry_hash(&key, &value));
-        self.entries.insert(i, (key, value));
-        self.set_entry_sum(sum);
+        let entries = self.entries();
+        let (before, after) = entries.split_at(i.min(entries.len()));
+        let all = before
+            .iter()
+            .cloned()
+            .chain(std::iter::once((key, value)))
+            .chain(after.iter().cloned());
+        let gathered: Entries = all.collect();
+        *self = Object::from_parts(sum, gathered.into_iter());
     }
 
     /// Removes an entry, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         let i = self.position(key).ok()?;
-        let sum = self.entry_sum();
-        let (k, v) = self.entries.remove(i);
-        self.set_entry_sum(sum.wrapping_sub(entry_hash(&k, &v)));
+        let mut gathered: Entries = self.entries().iter().cloned().collect();
+        let (k, v) = gathered.remove(i);
+        let sum = self.entry_sum().wrapping_sub(entry_hash(&k, &v));
+        *self = Object::from_parts(sum, gathered.into_iter());
         Some(v)
     }
 
@@ -800,35 +846,80 @@ impl Object {
     /// the closure's result, or `None` when the key is absent.
     pub fn modify<R>(&mut self, key: &str, f: impl FnOnce(&mut Value) -> R) -> Option<R> {
         let i = self.position(key).ok()?;
-        let sum = self.entry_sum();
-        let slot = self.entries.get_mut(i)?;
-        let old_h = entry_hash(&slot.0, &slot.1);
-        let r = f(&mut slot.1);
-        let new_h = entry_hash(&slot.0, &slot.1);
-        self.set_entry_sum(sum.wrapping_sub(old_h).wrapping_add(new_h));
-        Some(r)
+        self.modify_at(i, f)
     }
 
     /// Iterates over the entries in key order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&Str, &Value)> + '_ {
-        self.entries.iter().map(|(k, v)| (k, v))
+        self.entries().iter().map(|(k, v)| (k, v))
     }
 
     /// Iterates over the keys in order.
     pub fn keys(&self) -> impl ExactSizeIterator<Item = &Str> + '_ {
-        self.entries.iter().map(|(k, _)| k)
+        self.entries().iter().map(|(k, _)| k)
     }
 
     /// Iterates over the values in key order.
     pub fn values(&self) -> impl ExactSizeIterator<Item = &Value> + '_ {
-        self.entries.iter().map(|(_, v)| v)
+        self.entries().iter().map(|(_, v)| v)
+    }
+}
+
+/// A map under construction: entries kept sorted by key in a buffer that is inline up to
+/// [`GATHER_INLINE`] of them, for code that sets keys one by one (a projection's setters)
+/// and would otherwise build a new [`Object`] allocation per key.
+#[derive(Debug, Default)]
+pub(crate) struct ObjectBuilder {
+    entries: Entries,
+}
+
+impl ObjectBuilder {
+    /// A builder holding the entries of `map`.
+    pub(crate) fn from_object(map: &Object) -> ObjectBuilder {
+        ObjectBuilder {
+            entries: map.entries().iter().cloned().collect(),
+        }
+    }
+
+    /// Whether no entry was set.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    fn position(&self, key: &str) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(k, _)| key_cmp(k, key))
+    }
+
+    /// Sets `key` (already interned, stored as it is) to `value`.
+    pub(crate) fn insert_interned(&mut self, key: Str, value: Value) {
+        match self.position(&key) {
+            Ok(i) => {
+                if let Some(slot) = self.entries.get_mut(i) {
+                    slot.1 = value;
+                }
+            }
+            Err(i) => self.entries.insert(i, (key, value)),
+        }
+    }
+
+    /// Removes `key`, returning its value.
+    pub(crate) fn remove(&mut self, key: &str) -> Option<Value> {
+        let i = self.position(key).ok()?;
+        Some(self.entries.remove(i).1)
+    }
+
+    /// The map of the entries set.
+    pub(crate) fn build(self) -> Object {
+        Object::from_interned_entries(self.entries)
     }
 }
 
 impl PartialEq for Object {
     fn eq(&self, other: &Self) -> bool {
-        // The hash word first: it is next to the counts (see the layout note).
-        self.sum_len == other.sum_len && self.entries[..] == other.entries[..]
+        Object::ptr_eq(self, other)
+            || (self.len() == other.len()
+                && self.entry_sum() == other.entry_sum()
+                && self.entries() == other.entries())
     }
 }
 
@@ -843,7 +934,7 @@ impl Hash for Object {
 impl fmt::Debug for Object {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map()
-            .entries(self.entries.iter().map(|(k, v)| (k, v)))
+            .entries(self.entries().iter().map(|(k, v)| (k, v)))
             .finish()
     }
 }

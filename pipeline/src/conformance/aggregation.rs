@@ -7,7 +7,6 @@
 //! hash order) are compared as multisets.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use deltaloop_engine::ZSet;
 use serde_json::Value as Json;
@@ -119,9 +118,9 @@ fn sort_at(v: &mut Value, path: &[String]) {
             if let Value::Map(m) = v
                 && m.contains_key(first)
             {
-                let mut obj: Object = m.as_ref().clone();
+                let mut obj: Object = m.clone();
                 obj.modify(first, |child| sort_at(child, rest));
-                *v = Value::Map(Arc::new(obj));
+                *v = Value::Map(obj);
             }
         }
     }

@@ -1,8 +1,6 @@
 //! List operators: `@map`, `@filter`, `@sortBy`, `@sum`, `@len`, `@min`, `@max`,
 //! `@lexmin`, `@lexmax`, `@in`, `@range`, `@enumerate`.
 
-use std::sync::Arc;
-
 use super::coerce::{as_bool, as_float, as_int, as_list};
 use super::{EvalContext, Node, Op, Scratch, arg, eval_arg};
 use crate::error::EvalError;
@@ -158,10 +156,7 @@ fn sort_by(cmp: &Node, list: &Value, ctx: &EvalContext<'_>) -> Result<Value, Eva
     let items = as_list(list)
         .map_err(|m| EvalError::op("@sortBy", format!("second argument must be a list: {m}")))?;
     let mut less = |x: &Value, y: &Value| -> Result<bool, EvalError> {
-        let subject = Value::Map(Arc::new(Object::from_entries([
-            ("a", x.clone()),
-            ("b", y.clone()),
-        ])));
+        let subject = Value::Map(Object::from_entries([("a", x.clone()), ("b", y.clone())]));
         let scratch = Scratch::default();
         let r = cmp.eval(&ctx.rebind(&subject, &scratch))?;
         comparator_result(&r).map(|c| c < 0)

@@ -38,5 +38,5 @@ pub(super) fn eval_dict(
     for (k, n) in entries {
         out.push((Arc::clone(k), n.eval(ctx)?));
     }
-    Ok(Value::Map(Arc::new(Object::from_interned_entries(out))))
+    Ok(Value::Map(Object::from_interned_entries(out)))
 }

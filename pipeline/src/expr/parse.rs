@@ -72,9 +72,9 @@ fn raw_value(v: &Value) -> Value {
         #[allow(clippy::cast_precision_loss)]
         Value::Int(i) => Value::Float(*i as f64),
         Value::List(l) => Value::list(l.iter().map(raw_value).collect()),
-        Value::Map(m) => Value::Map(Arc::new(Object::from_entries(
+        Value::Map(m) => Value::Map(Object::from_entries(
             m.iter().map(|(k, v)| (k.clone(), raw_value(v))),
-        ))),
+        )),
         other => other.clone(),
     }
 }

@@ -88,7 +88,7 @@ impl Template {
                 for (k, t) in entries {
                     out.push((Arc::clone(k), t.fill(values)));
                 }
-                Value::Map(Arc::new(Object::from_interned_entries(out)))
+                Value::Map(Object::from_interned_entries(out))
             }
         }
     }

@@ -266,10 +266,10 @@ fn grouped(
                 .iter()
                 .map(|(k, t)| (Arc::clone(k), t.fill(&fields)))
                 .collect();
-            return Ok(Value::Map(Arc::new(Object::from_interned_entries(entries))));
+            return Ok(Value::Map(Object::from_interned_entries(entries)));
         }
         let entries: Entries = row_fields.iter().cloned().zip(fields).collect();
-        let row = Value::Map(Arc::new(Object::from_interned_entries(entries)));
+        let row = Value::Map(Object::from_interned_entries(entries));
         match &finish {
             Some(Finish::Project(project)) => project(&row),
             _ => Ok(row),

@@ -22,7 +22,7 @@ use super::{OpErrorKind, Stage, found, label};
 use crate::clock::Clock;
 use crate::error::{CompileError, EvalError};
 use crate::expr::{Expr, Registry};
-use crate::value::{Entries, Object, Str, Value, intern};
+use crate::value::{Entries, Object, ObjectBuilder, Str, Value, intern};
 
 /// Where a projection key writes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -191,15 +191,15 @@ impl Projection {
                     entries.push((Arc::clone(k), eval(expr, doc)?));
                 }
             }
-            return Ok(Value::Map(Arc::new(Object::from_interned_entries(entries))));
+            return Ok(Value::Map(Object::from_interned_entries(entries)));
         }
-        let mut acc = Object::new();
+        let mut acc = ObjectBuilder::default();
         for fragment in &self.fragments {
             for (key, expr) in fragment {
                 let v = eval(expr, doc)?;
                 match key {
                     ProjectKey::Merge => match v {
-                        Value::Map(m) if acc.is_empty() => acc = Arc::unwrap_or_clone(m),
+                        Value::Map(m) if acc.is_empty() => acc = ObjectBuilder::from_object(&m),
                         Value::Map(m) => {
                             for (k, val) in m.iter() {
                                 acc.insert_interned(Arc::clone(k), val.clone());
@@ -217,7 +217,7 @@ impl Projection {
                 }
             }
         }
-        Ok(Value::Map(Arc::new(acc)))
+        Ok(Value::Map(acc.build()))
     }
 
     /// Applies the projection with a plain context (no frozen clock).
@@ -232,7 +232,7 @@ impl Projection {
 
 /// Sets `v` at the nested position `segments` of `obj`, creating or replacing
 /// intermediate maps.
-pub(crate) fn set_nested(obj: &mut Object, segments: &[Str], v: Value) {
+pub(crate) fn set_nested(obj: &mut ObjectBuilder, segments: &[Str], v: Value) {
     match segments {
         [] => {}
         [last] => {
@@ -240,11 +240,11 @@ pub(crate) fn set_nested(obj: &mut Object, segments: &[Str], v: Value) {
         }
         [first, rest @ ..] => {
             let mut child = match obj.remove(first) {
-                Some(Value::Map(m)) => Arc::unwrap_or_clone(m),
-                _ => Object::new(),
+                Some(Value::Map(m)) => ObjectBuilder::from_object(&m),
+                _ => ObjectBuilder::default(),
             };
             set_nested(&mut child, rest, v);
-            obj.insert_interned(Arc::clone(first), Value::Map(Arc::new(child)));
+            obj.insert_interned(Arc::clone(first), Value::Map(child.build()));
         }
     }
 }
@@ -358,7 +358,7 @@ pub fn project_expr(node: &str, expr: Expr, clock: &Clock) -> Operator<Value> {
         match stage.eval(&expr, doc, false) {
             Ok(Value::Null) => Ok(None),
             Ok(Value::Map(m)) => {
-                let mut out = Object::new();
+                let mut out = ObjectBuilder::default();
                 for (k, v) in m.iter() {
                     if !k.contains('.') {
                         // A plain key: the map's own (interned) key, no parsing.
@@ -367,7 +367,7 @@ pub fn project_expr(node: &str, expr: Expr, clock: &Clock) -> Operator<Value> {
                         set_nested(&mut out, &segments, v.clone());
                     }
                 }
-                Ok(Some(Value::Map(Arc::new(out))))
+                Ok(Some(Value::Map(out.build())))
             }
             Ok(other) => Err(stage.error(
                 doc,

@@ -2,7 +2,6 @@
 //! Go text formats the expression language's coercions use.
 
 use std::fmt::Write as _;
-use std::sync::Arc;
 
 use super::{Object, Text, Value, float_as_exact_int};
 
@@ -69,9 +68,9 @@ impl From<&serde_json::Value> for Value {
             }
             serde_json::Value::String(s) => Value::String(Text::from(s.as_str())),
             serde_json::Value::Array(a) => Value::list(a.iter().map(Value::from).collect()),
-            serde_json::Value::Object(o) => Value::Map(Arc::new(Object::from_entries(
+            serde_json::Value::Object(o) => Value::Map(Object::from_entries(
                 o.iter().map(|(k, v)| (k.as_str(), Value::from(v))),
-            ))),
+            )),
         }
     }
 }

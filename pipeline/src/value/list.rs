@@ -184,7 +184,7 @@ fn identity(v: &Value) -> u64 {
         // whatever holds it, so its text (hash) identifies it.
         Value::String(s) if s.is_heap_allocated() => s.as_ptr().addr(),
         Value::List(l) => Arc::as_ptr(l).addr(),
-        Value::Map(m) => Arc::as_ptr(m).addr(),
+        Value::Map(m) => m.addr(),
         _ => return v.hash64(),
     };
     addr as u64
@@ -210,7 +210,7 @@ fn same(a: &Value, b: &Value) -> bool {
             }
         }
         (Value::List(x), Value::List(y)) => Arc::ptr_eq(x, y),
-        (Value::Map(x), Value::Map(y)) => Arc::ptr_eq(x, y),
+        (Value::Map(x), Value::Map(y)) => super::Object::ptr_eq(x, y),
         (Value::Null, Value::Null) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,
         (Value::Int(x), Value::Int(y)) => x == y,

@@ -1,7 +1,6 @@
 //! `serde` support for [`Value`]: lossless numbers, sorted maps.
 
 use std::fmt;
-use std::sync::Arc;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
@@ -95,7 +94,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
         while let Some((k, v)) = map.next_entry::<Key, Value>()? {
             out.push((k.0, v));
         }
-        Ok(Value::Map(Arc::new(Object::from_interned_entries(out))))
+        Ok(Value::Map(Object::from_interned_entries(out)))
     }
 }
 

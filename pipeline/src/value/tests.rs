@@ -270,7 +270,7 @@ mod inline_boundary {
 
     #[test]
     fn growing_and_shrinking_across_the_inline_capacity_should_match_a_fresh_map() {
-        let keys: Vec<String> = (0..3 * INLINE).map(|i| format!("k{i:02}")).collect();
+        let keys: Vec<String> = (0..3 * GATHER_INLINE).map(|i| format!("k{i:02}")).collect();
         let mut o = Object::new();
         let mut model = BTreeMap::new();
         // Grow (odd keys descending, then even keys: inserts at the front and in the
@@ -302,8 +302,8 @@ mod inline_boundary {
 
     #[test]
     fn merged_should_let_the_right_side_win_across_the_inline_capacity() {
-        for n in 0..=2 * INLINE + 1 {
-            for m in 0..=2 * INLINE + 1 {
+        for n in 0..=2 * GATHER_INLINE + 1 {
+            for m in 0..=2 * GATHER_INLINE + 1 {
                 let left =
                     Object::from_entries((0..n).map(|i| (format!("k{:02}", 2 * i), Value::Int(1))));
                 let right =
@@ -321,6 +321,8 @@ mod inline_boundary {
         Insert(String, i64),
         Remove(String),
         Modify(String, i64),
+        /// Keep a clone (sharing the allocation) and the model as they are now.
+        Snapshot,
     }
 
     fn op() -> impl Strategy<Value = Op> {
@@ -329,6 +331,7 @@ mod inline_boundary {
             3 => (key, -3i64..3).prop_map(|(k, v)| Op::Insert(k, v)),
             2 => key.prop_map(Op::Remove),
             1 => (key, -3i64..3).prop_map(|(k, v)| Op::Modify(k, v)),
+            1 => Just(Op::Snapshot),
         ]
     }
 
@@ -337,8 +340,10 @@ mod inline_boundary {
         fn any_edit_sequence_should_match_the_model(ops in prop::collection::vec(op(), 0..40)) {
             let mut o = Object::new();
             let mut model = BTreeMap::new();
+            let mut snapshots = Vec::new();
             for op in ops {
                 match op {
+                    Op::Snapshot => snapshots.push((o.clone(), model.clone())),
                     Op::Insert(k, v) => {
                         prop_assert_eq!(o.insert(k.as_str(), Value::Int(v)), model.insert(k, v).map(Value::Int));
                     }
@@ -351,6 +356,10 @@ mod inline_boundary {
                     }
                 }
                 check(&o, &model);
+            }
+            // An edit of a shared map copied it: every clone still holds what it held.
+            for (clone, model) in &snapshots {
+                check(clone, model);
             }
         }
 
