@@ -866,10 +866,12 @@ impl Object {
 }
 
 /// A map under construction: entries kept sorted by key in a buffer that is inline up to
-/// [`GATHER_INLINE`] of them, for code that sets keys one by one (a projection's setters)
-/// and would otherwise build a new [`Object`] allocation per key.
+/// [`GATHER_INLINE`] of them, and the sum of their hashes kept up to date entry by entry,
+/// for code that sets keys one by one (a projection's setters) and would otherwise build a
+/// new [`Object`] allocation per key, or hash every entry again to build one.
 #[derive(Debug, Default)]
 pub(crate) struct ObjectBuilder {
+    entry_sum: u64,
     entries: Entries,
 }
 
@@ -877,6 +879,7 @@ impl ObjectBuilder {
     /// A builder holding the entries of `map`.
     pub(crate) fn from_object(map: &Object) -> ObjectBuilder {
         ObjectBuilder {
+            entry_sum: map.entry_sum(),
             entries: map.entries().iter().cloned().collect(),
         }
     }
@@ -892,25 +895,35 @@ impl ObjectBuilder {
 
     /// Sets `key` (already interned, stored as it is) to `value`.
     pub(crate) fn insert_interned(&mut self, key: Str, value: Value) {
+        let h = entry_hash(&key, &value);
         match self.position(&key) {
             Ok(i) => {
                 if let Some(slot) = self.entries.get_mut(i) {
-                    slot.1 = value;
+                    let old = std::mem::replace(&mut slot.1, value);
+                    self.entry_sum = self
+                        .entry_sum
+                        .wrapping_sub(entry_hash(&slot.0, &old))
+                        .wrapping_add(h);
                 }
             }
-            Err(i) => self.entries.insert(i, (key, value)),
+            Err(i) => {
+                self.entries.insert(i, (key, value));
+                self.entry_sum = self.entry_sum.wrapping_add(h);
+            }
         }
     }
 
     /// Removes `key`, returning its value.
     pub(crate) fn remove(&mut self, key: &str) -> Option<Value> {
         let i = self.position(key).ok()?;
-        Some(self.entries.remove(i).1)
+        let (k, v) = self.entries.remove(i);
+        self.entry_sum = self.entry_sum.wrapping_sub(entry_hash(&k, &v));
+        Some(v)
     }
 
     /// The map of the entries set.
     pub(crate) fn build(self) -> Object {
-        Object::from_interned_entries(self.entries)
+        Object::from_parts(self.entry_sum, self.entries.into_iter())
     }
 }
 

@@ -400,4 +400,28 @@ mod inline_boundary {
             prop_assert_eq!(merged.hash64(), recomputed_hash(&merged));
         }
     }
+
+    proptest! {
+        #[test]
+        fn a_builder_should_build_what_from_entries_builds(
+            start in prop::collection::vec(("[a-h]", -3i64..3), 0..10),
+            ops in prop::collection::vec(("[a-j]", prop::option::of(-3i64..3)), 0..30),
+        ) {
+            let base = Object::from_entries(start.iter().map(|(k, v)| (k.as_str(), Value::Int(*v))));
+            let mut model: BTreeMap<String, i64> = start.iter().cloned().collect();
+            let mut builder = ObjectBuilder::from_object(&base);
+            for (k, v) in ops {
+                match v {
+                    Some(v) => {
+                        builder.insert_interned(intern(&k), Value::Int(v));
+                        model.insert(k, v);
+                    }
+                    None => prop_assert_eq!(builder.remove(&k), model.remove(&k).map(Value::Int)),
+                }
+            }
+            let built = builder.build();
+            check(&built, &model);
+            prop_assert_eq!(built.hash64(), recomputed_hash(&built));
+        }
+    }
 }
