@@ -781,69 +781,52 @@ impl Object {
     }
 
     fn replace_at(&mut self, i: usize, value: Value) -> Option<Value> {
-        let mut value = Some(value);
-        let old = self.modify_at(i, |slot| std::mem::replace(slot, value.take()?).into());
-        old.flatten()
+        self.modify_at(i, move |slot| std::mem::replace(slot, value))
     }
 
     /// Applies `f` to the value at index `i`, in place when the map is not shared and in a
     /// copy otherwise, keeping the hash right.
     fn modify_at<R>(&mut self, i: usize, f: impl FnOnce(&mut Value) -> R) -> Option<R> {
-        let (key, old_h) = {
+        let old_h = {
             let (k, v) = self.entries().get(i)?;
-            (Arc::clone(k), entry_hash(k, v))
+            entry_hash(k, v)
         };
         let mut f = Some(f);
-        let mut out = None;
         let in_place = self.inner.with_arc_mut(|arc| {
             let data = triomphe::Arc::get_mut(arc)?;
-            let slot = &mut data.slice_mut().get_mut(i)?.1;
-            out = f.take().map(|f| f(slot));
-            let new_h = entry_hash(&key, slot);
+            let entry = data.slice_mut().get_mut(i)?;
+            let r = f.take()?(&mut entry.1);
+            let new_h = entry_hash(&entry.0, &entry.1);
             let sum = data.header_mut();
             *sum = sum.wrapping_sub(old_h).wrapping_add(new_h);
-            Some(())
+            Some(r)
         });
         if in_place.is_some() {
-            return out;
+            return in_place;
         }
-        let f = f?;
-        let mut entries: Entries = self.entries().iter().cloned().collect();
-        let slot = &mut entries.get_mut(i)?.1;
-        let r = f(slot);
-        let sum = self
-            .entry_sum()
-            .wrapping_sub(old_h)
-            .wrapping_add(entry_hash(&key, slot));
-        *self = Object::from_parts(sum, entries.into_iter());
+        let mut copy = ObjectBuilder::from_object(self);
+        let r = copy.modify_at(i, f?)?;
+        *self = copy.build();
         Some(r)
     }
 
     fn insert_at(&mut self, i: usize, key: Str, value: Value) {
-        let sum = self.entry_sum().wrapping_add(entry_hash(&key, &value));
-        let entries = self.entries();
-        let (before, after) = entries.split_at(i.min(entries.len()));
-        let all = before
-            .iter()
-            .cloned()
-            .chain(std::iter::once((key, value)))
-            .chain(after.iter().cloned());
-        let gathered: Entries = all.collect();
-        *self = Object::from_parts(sum, gathered.into_iter());
+        let mut copy = ObjectBuilder::from_object(self);
+        copy.insert_at(i, key, value);
+        *self = copy.build();
     }
 
     /// Removes an entry, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<Value> {
         let i = self.position(key).ok()?;
-        let mut gathered: Entries = self.entries().iter().cloned().collect();
-        let (k, v) = gathered.remove(i);
-        let sum = self.entry_sum().wrapping_sub(entry_hash(&k, &v));
-        *self = Object::from_parts(sum, gathered.into_iter());
+        let mut copy = ObjectBuilder::from_object(self);
+        let v = copy.remove_at(i)?;
+        *self = copy.build();
         Some(v)
     }
 
-    /// Mutates the value under `key` in place (keeping the cached hash right) and returns
-    /// the closure's result, or `None` when the key is absent.
+    /// Mutates the value under `key` (in place unless the map is shared; the cached hash
+    /// kept right) and returns the closure's result, or `None` when the key is absent.
     pub fn modify<R>(&mut self, key: &str, f: impl FnOnce(&mut Value) -> R) -> Option<R> {
         let i = self.position(key).ok()?;
         self.modify_at(i, f)
@@ -895,27 +878,43 @@ impl ObjectBuilder {
 
     /// Sets `key` (already interned, stored as it is) to `value`.
     pub(crate) fn insert_interned(&mut self, key: Str, value: Value) {
-        let h = entry_hash(&key, &value);
         match self.position(&key) {
             Ok(i) => {
-                if let Some(slot) = self.entries.get_mut(i) {
-                    let old = std::mem::replace(&mut slot.1, value);
-                    self.entry_sum = self
-                        .entry_sum
-                        .wrapping_sub(entry_hash(&slot.0, &old))
-                        .wrapping_add(h);
-                }
+                self.modify_at(i, |slot| *slot = value);
             }
-            Err(i) => {
-                self.entries.insert(i, (key, value));
-                self.entry_sum = self.entry_sum.wrapping_add(h);
-            }
+            Err(i) => self.insert_at(i, key, value),
         }
+    }
+
+    /// Applies `f` to the value at index `i`, keeping the hash sum right.
+    fn modify_at<R>(&mut self, i: usize, f: impl FnOnce(&mut Value) -> R) -> Option<R> {
+        let (k, v) = self.entries.get_mut(i)?;
+        let old_h = entry_hash(k, v);
+        let r = f(v);
+        self.entry_sum = self
+            .entry_sum
+            .wrapping_sub(old_h)
+            .wrapping_add(entry_hash(k, v));
+        Some(r)
+    }
+
+    /// Inserts `key` (absent, sorting at `i`) with `value`.
+    fn insert_at(&mut self, i: usize, key: Str, value: Value) {
+        self.entry_sum = self.entry_sum.wrapping_add(entry_hash(&key, &value));
+        self.entries.insert(i, (key, value));
     }
 
     /// Removes `key`, returning its value.
     pub(crate) fn remove(&mut self, key: &str) -> Option<Value> {
         let i = self.position(key).ok()?;
+        self.remove_at(i)
+    }
+
+    /// Removes the entry at `i`, returning its value.
+    fn remove_at(&mut self, i: usize) -> Option<Value> {
+        if i >= self.entries.len() {
+            return None;
+        }
         let (k, v) = self.entries.remove(i);
         self.entry_sum = self.entry_sum.wrapping_sub(entry_hash(&k, &v));
         Some(v)
