@@ -56,6 +56,8 @@
 
 mod circuit;
 mod data;
+#[cfg(feature = "dataflow")]
+mod dataflow;
 mod error;
 mod executor;
 mod indexed;
@@ -83,6 +85,8 @@ mod doc_pages {
 
 pub use circuit::{Circuit, Edge, input_id, output_id, sanitize, to_dot, to_mermaid};
 pub use data::{Data, Weight};
+#[cfg(feature = "dataflow")]
+pub use dataflow::{DataflowData, DataflowExecutor};
 pub use error::{Error, Result, UserError};
 pub use executor::{Executor, InputHandle, Observer, OutputHandle};
 pub use indexed::IndexedZSet;

@@ -5,6 +5,8 @@
 mod closed_loop;
 /// Shared row type and operator builders.
 mod common;
+/// The differential-dataflow backend emits the engine's deltas.
+mod dataflow;
 /// Validation and transform errors are errors with messages.
 mod errors;
 /// Fused row-wise chains against node-by-node runs.

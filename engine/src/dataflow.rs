@@ -1,0 +1,496 @@
+//! The differential-dataflow backend: a snapshot circuit run on a timely worker.
+//!
+//! [`DataflowExecutor`] translates a circuit's *snapshot* operators into
+//! [differential-dataflow](https://docs.rs/differential-dataflow) collections, which
+//! maintain every operator's output incrementally by themselves (arrangements for joins and
+//! group-bys, consolidation everywhere). It is a second engine for the same circuits: the
+//! same deltas in give the same output deltas as the [`Executor`](crate::Executor) running
+//! the incrementalized circuit, so either can be measured against the other.
+//!
+//! | operator | dataflow |
+//! |---|---|
+//! | `Map`, `Filter`, `FlatMap` | `flat_map` |
+//! | `Negate`, `LinearCombination` | `negate`, weights scaled, `concatenate` |
+//! | `EquiJoin` | both sides keyed, `join_core` (combine, then the residual check) |
+//! | `Cartesian` | both sides keyed by `()`, `join_core` |
+//! | `Distinct` | `distinct_core` |
+//! | `GroupBy` | members keyed by group, `reduce` (the spec's [`Aggregate`] over a [`Group`]) |
+//!
+//! Circuits with state operators of their own (`Integrate`, `Delay`, the incremental join
+//! and group-by, …) are refused: hand this executor the snapshot circuit, not the
+//! incrementalized one. One worker runs in the caller's thread; a step feeds the inputs at
+//! the next timestamp and steps the worker until every sink has seen it.
+//!
+//! When user logic fails, the step is undone as the [`Executor`](crate::Executor) undoes
+//! it: its inputs are fed again negated (user logic is deterministic, so the same rows fail
+//! the same way and every collection returns to where it was) and the error is returned.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use differential_dataflow::input::{Input as _, InputSession};
+use differential_dataflow::operators::ThresholdTotal as _;
+use differential_dataflow::{ExchangeData, VecCollection};
+use timely::WorkerConfig;
+use timely::communication::Allocator;
+use timely::communication::allocator::Thread;
+use timely::dataflow::ProbeHandle;
+use timely::worker::Worker;
+
+use crate::data::{Data, Weight};
+use crate::error::{Error, Result, UserError};
+use crate::operator::{Group, GroupSpec, JoinSpec, Matched, MemberIdentity, Operator, Prior};
+use crate::zset::ZSet;
+
+/// A row type the dataflow backend can carry: circuit data that timely can exchange.
+pub trait DataflowData: Data + ExchangeData {}
+
+impl<T: Data + ExchangeData> DataflowData for T {}
+
+/// The first user-logic failure of a step: node id, operator kind and the error.
+type Failure = Rc<RefCell<Option<(String, &'static str, UserError)>>>;
+
+/// A collection of rows of `T` at `u64` timestamps with engine weights.
+type Rows<'s, T> = VecCollection<'s, u64, T, Weight>;
+
+/// A circuit's snapshot operators run by differential dataflow on one timely worker.
+pub struct DataflowExecutor<T: DataflowData> {
+    name: String,
+    worker: Worker,
+    /// `(input node id, its session)`.
+    inputs: Vec<(String, InputSession<u64, T, Weight>)>,
+    /// `(output node id, the deltas it emitted in the current step)`.
+    outputs: Vec<(String, Rc<RefCell<ZSet<T>>>)>,
+    /// What the inputs were fed for the next step (kept to undo a failed step).
+    pending: Vec<ZSet<T>>,
+    probe: ProbeHandle<u64>,
+    failure: Failure,
+    /// The timestamp of the next step.
+    time: u64,
+}
+
+impl<T: DataflowData> std::fmt::Debug for DataflowExecutor<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataflowExecutor")
+            .field("circuit", &self.name)
+            .field("time", &self.time)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T: DataflowData> DataflowExecutor<T> {
+    /// Builds the dataflow of the snapshot circuit `circuit` on a new worker.
+    ///
+    /// # Errors
+    /// Any validation error of [`crate::Circuit::validate`], and [`Error::Transform`] when
+    /// the circuit holds an operator that keeps state of its own (an incrementalized or
+    /// closed-loop circuit): those need the [`Executor`](crate::Executor).
+    pub fn new(circuit: &crate::Circuit<T>) -> Result<Self> {
+        let order = circuit.schedule()?;
+        if let Some((id, op)) = circuit.nodes().find(|(_, op)| !is_snapshot(op)) {
+            return Err(Error::transform(
+                "DataflowExecutor",
+                format!(
+                    "node {id:?} is a {} operator, which keeps state of its own: run the \
+                     snapshot circuit (before any transform) on the dataflow backend",
+                    op.kind()
+                ),
+            ));
+        }
+        let failure: Failure = Rc::new(RefCell::new(None));
+        let mut worker = Worker::new(
+            WorkerConfig::default(),
+            Allocator::Thread(Thread::default()),
+            Some(std::time::Instant::now()),
+        );
+        let probe = ProbeHandle::new();
+        let built = worker.dataflow::<u64, _, _>(|scope| {
+            let mut inputs = Vec::new();
+            let mut outputs = Vec::new();
+            let mut streams: HashMap<&str, Rows<'_, T>> = HashMap::new();
+            for id in &order {
+                let op = circuit.node(id).ok_or_else(|| unknown(circuit, id))?;
+                let mut ports = Vec::new();
+                for edge in circuit.in_edges(id) {
+                    let from = streams
+                        .get(edge.from.as_str())
+                        .ok_or_else(|| unknown(circuit, &edge.from))?;
+                    ports.push(from.clone());
+                }
+                let node = Node {
+                    id,
+                    kind: op.kind(),
+                    failure: &failure,
+                };
+                let stream = match op {
+                    Operator::Input => {
+                        let (session, rows) = scope.new_collection::<T, Weight>();
+                        inputs.push((id.clone(), session));
+                        rows
+                    }
+                    Operator::Output => {
+                        let sink = Rc::new(RefCell::new(ZSet::new()));
+                        let into = Rc::clone(&sink);
+                        outputs.push((id.clone(), sink));
+                        concatenate(scope, ports).inspect_batch(move |_, updates| {
+                            let mut delta = into.borrow_mut();
+                            for (row, _, w) in updates {
+                                delta.insert_ref(row, *w);
+                            }
+                        })
+                    }
+                    other => node.translate(circuit, other, ports)?,
+                };
+                streams.insert(id.as_str(), stream);
+            }
+            // Every stream that feeds nothing is probed, so a step ends when all of the
+            // circuit (side branches included) has processed it.
+            for id in &order {
+                if circuit.out_edges(id).is_empty()
+                    && let Some(stream) = streams.remove(id.as_str())
+                {
+                    stream.probe_with(&probe);
+                }
+            }
+            Ok::<_, Error>((inputs, outputs))
+        });
+        let (inputs, outputs) = built?;
+        let pending = inputs.iter().map(|_| ZSet::new()).collect();
+        Ok(DataflowExecutor {
+            name: circuit.name().to_string(),
+            worker,
+            inputs,
+            outputs,
+            pending,
+            probe,
+            failure,
+            time: 0,
+        })
+    }
+
+    /// The number of steps run (the timestamp of the next one).
+    #[must_use]
+    pub fn steps(&self) -> u64 {
+        self.time
+    }
+
+    /// Adds `delta` to what input `name` (a node id, `input_pods`, or a stream name,
+    /// `pods`) emits in the next step.
+    ///
+    /// # Errors
+    /// [`Error::UnknownInput`].
+    pub fn feed(&mut self, name: &str, delta: ZSet<T>) -> Result<()> {
+        let alt = crate::circuit::input_id(name);
+        let Some(at) = self
+            .inputs
+            .iter()
+            .position(|(id, _)| id == name || *id == alt)
+        else {
+            return Err(Error::UnknownInput {
+                circuit: self.name.clone(),
+                name: name.to_string(),
+                known: self.inputs.iter().map(|(id, _)| id.clone()).collect(),
+            });
+        };
+        if let Some(p) = self.pending.get_mut(at) {
+            p.add_assign(&delta);
+        }
+        Ok(())
+    }
+
+    /// Runs one step: every input's fed delta enters at the next timestamp, and the worker
+    /// runs until the whole dataflow has processed it.
+    ///
+    /// # Errors
+    /// [`Error::Operator`] when user logic fails at a node; the step is then undone.
+    pub fn step(&mut self) -> Result<()> {
+        for (_, sink) in &self.outputs {
+            *sink.borrow_mut() = ZSet::new();
+        }
+        let fed: Vec<ZSet<T>> = self.pending.iter_mut().map(std::mem::take).collect();
+        self.run(&fed, 1);
+        let Some((node, kind, source)) = self.failure.borrow_mut().take() else {
+            return Ok(());
+        };
+        // Undo: the same inputs negated. The same rows fail again; those errors are the
+        // undo's own and are dropped.
+        self.run(&fed, -1);
+        self.failure.borrow_mut().take();
+        for (_, sink) in &self.outputs {
+            *sink.borrow_mut() = ZSet::new();
+        }
+        Err(Error::Operator {
+            circuit: self.name.clone(),
+            node,
+            kind,
+            source,
+        })
+    }
+
+    /// Feeds `fed` (times `sign`) at the current timestamp and runs the worker past it.
+    fn run(&mut self, fed: &[ZSet<T>], sign: Weight) {
+        for ((_, session), delta) in self.inputs.iter_mut().zip(fed) {
+            for (row, w) in delta.iter() {
+                session.update(row.clone(), w * sign);
+            }
+        }
+        self.time += 1;
+        for (_, session) in &mut self.inputs {
+            session.advance_to(self.time);
+            session.flush();
+        }
+        let probe = &self.probe;
+        let time = self.time;
+        self.worker.step_while(|| probe.less_than(&time));
+    }
+
+    /// The delta output `name` (a node id or a stream name) emitted in the last step.
+    ///
+    /// # Errors
+    /// [`Error::UnknownOutput`].
+    pub fn output(&self, name: &str) -> Result<ZSet<T>> {
+        let alt = crate::circuit::output_id(name);
+        self.outputs
+            .iter()
+            .find(|(id, _)| id == name || *id == alt)
+            .map(|(_, sink)| sink.borrow().clone())
+            .ok_or_else(|| Error::UnknownOutput {
+                circuit: self.name.clone(),
+                name: name.to_string(),
+                known: self.outputs.iter().map(|(id, _)| id.clone()).collect(),
+            })
+    }
+}
+
+/// Whether `op` is a snapshot operator (one this backend translates).
+fn is_snapshot<T: Data>(op: &Operator<T>) -> bool {
+    matches!(
+        op,
+        Operator::Input
+            | Operator::Output
+            | Operator::Noop
+            | Operator::Negate
+            | Operator::LinearCombination(_)
+            | Operator::Map(_)
+            | Operator::Filter(_)
+            | Operator::FlatMap(_)
+            | Operator::Cartesian(_)
+            | Operator::EquiJoin(_)
+            | Operator::Distinct
+            | Operator::GroupBy(_)
+    )
+}
+
+fn unknown<T: Data>(circuit: &crate::Circuit<T>, id: &str) -> Error {
+    Error::UnknownNode {
+        circuit: circuit.name().to_string(),
+        node: id.to_string(),
+    }
+}
+
+/// The sum of `ports` (an empty collection when there are none).
+fn concatenate<'s, T: DataflowData>(
+    scope: timely::dataflow::Scope<'s, u64>,
+    ports: Vec<Rows<'s, T>>,
+) -> Rows<'s, T> {
+    differential_dataflow::collection::concatenate(scope, ports)
+}
+
+/// A node being translated: where its user logic reports failures.
+struct Node<'a> {
+    id: &'a str,
+    kind: &'static str,
+    failure: &'a Failure,
+}
+
+impl Node<'_> {
+    /// A recorder of this node's user-logic failures: keeps the step's first.
+    fn sink(&self) -> impl Fn(UserError) + 'static {
+        let failure = Rc::clone(self.failure);
+        let (id, kind) = (self.id.to_string(), self.kind);
+        move |e| {
+            let mut f = failure.borrow_mut();
+            if f.is_none() {
+                *f = Some((id.clone(), kind, e));
+            }
+        }
+    }
+
+    /// The collection computed by snapshot operator `op` from `ports`.
+    fn translate<'s, T: DataflowData>(
+        &self,
+        circuit: &crate::Circuit<T>,
+        op: &Operator<T>,
+        mut ports: Vec<Rows<'s, T>>,
+    ) -> Result<Rows<'s, T>> {
+        let mut port = |i: usize| {
+            ports
+                .get_mut(i)
+                .map(|p| p.clone())
+                .ok_or_else(|| Error::DanglingPort {
+                    circuit: circuit.name().to_string(),
+                    node: self.id.to_string(),
+                    kind: self.kind,
+                    port: i,
+                })
+        };
+        let fail = self.sink();
+        Ok(match op {
+            Operator::Noop => port(0)?,
+            Operator::Negate => port(0)?.negate(),
+            Operator::LinearCombination(coeffs) => {
+                let mut scaled = Vec::with_capacity(coeffs.len());
+                for (i, c) in coeffs.iter().copied().enumerate() {
+                    let p = port(i)?;
+                    scaled.push(match c {
+                        1 => p,
+                        -1 => p.negate(),
+                        c => p.explode(move |row| Some((row, c))),
+                    });
+                }
+                concatenate(port(0)?.scope(), scaled)
+            }
+            Operator::Map(f) => {
+                let f = f.clone();
+                port(0)?.flat_map(move |row| match (f.func())(&row) {
+                    Ok(mapped) => mapped,
+                    Err(e) => {
+                        fail(e);
+                        None
+                    }
+                })
+            }
+            Operator::Filter(f) => {
+                let f = f.clone();
+                port(0)?.filter(move |row| match (f.func())(row) {
+                    Ok(keep) => keep,
+                    Err(e) => {
+                        fail(e);
+                        false
+                    }
+                })
+            }
+            Operator::FlatMap(f) => {
+                let f = f.clone();
+                port(0)?.flat_map(move |row| {
+                    let mut out = Vec::new();
+                    if let Err(e) = (f.func())(&row, &mut out) {
+                        fail(e);
+                        out.clear();
+                    }
+                    out
+                })
+            }
+            Operator::Cartesian(f) => {
+                let f = f.clone();
+                let right = port(1)?.map(|row| ((), row)).arrange_by_key();
+                port(0)?
+                    .map(|row| ((), row))
+                    .join_core(right, move |(), l, r| match (f.func())(l, r) {
+                        Ok(row) => Some(row),
+                        Err(e) => {
+                            fail(e);
+                            None
+                        }
+                    })
+            }
+            Operator::EquiJoin(spec) => self.equi_join(spec, port(0)?, port(1)?),
+            Operator::Distinct => port(0)?.threshold_total(|_, w: &Weight| Weight::from(*w > 0)),
+            Operator::GroupBy(spec) => self.group_by(spec, port(0)?),
+            // Inputs and outputs are built by the caller; the rest are refused up front
+            // (`is_snapshot`).
+            _ => port(0)?,
+        })
+    }
+
+    /// Keys each row of `rows` by `key` (rows without a key never match).
+    fn keyed<'s, T: DataflowData>(
+        &self,
+        rows: Rows<'s, T>,
+        key: &crate::operator::KeyFn<T>,
+    ) -> VecCollection<'s, u64, (T, T), Weight> {
+        let key = key.clone();
+        let fail = self.sink();
+        rows.flat_map(move |row| match (key.func())(&row) {
+            Ok(k) => k.map(|k| (k, row)),
+            Err(e) => {
+                fail(e);
+                None
+            }
+        })
+    }
+
+    /// `EquiJoin`: rows of `left` and `right` with equal keys, combined, where the residual
+    /// condition holds.
+    fn equi_join<'s, T: DataflowData>(
+        &self,
+        spec: &JoinSpec<T>,
+        left: Rows<'s, T>,
+        right: Rows<'s, T>,
+    ) -> Rows<'s, T> {
+        let right = self.keyed(right, &spec.right_key).arrange_by_key();
+        let (combine, residual) = (spec.combine.clone(), spec.residual.clone());
+        let fail = self.sink();
+        self.keyed(left, &spec.left_key)
+            .join_core(right, move |key, l, r| {
+                let row = match (combine.func())(l, r) {
+                    Ok(row) => row,
+                    Err(e) => {
+                        fail(e);
+                        return None;
+                    }
+                };
+                match residual
+                    .as_ref()
+                    .map_or(Ok(true), |keep| (keep.func())(Matched { key, row: &row }))
+                {
+                    Ok(true) => Some(row),
+                    Ok(false) => None,
+                    Err(e) => {
+                        fail(e);
+                        None
+                    }
+                }
+            })
+    }
+
+    /// `GroupBy`: the members of each group gathered into a [`Group`] and aggregated from
+    /// scratch, for every group with members of positive total weight.
+    fn group_by<'s, T: DataflowData>(&self, spec: &GroupSpec<T>, rows: Rows<'s, T>) -> Rows<'s, T> {
+        let group = spec.group.clone();
+        let identity = spec.identity;
+        let fail = self.sink();
+        let members = rows.flat_map(move |row| match (group.func())(&row) {
+            Ok((key, value)) => {
+                let member = match identity {
+                    MemberIdentity::Row => row,
+                    MemberIdentity::Value => value.clone(),
+                };
+                Some((key, (member, value)))
+            }
+            Err(e) => {
+                fail(e);
+                None
+            }
+        });
+        let aggregate = std::sync::Arc::clone(&spec.aggregate);
+        let fail = self.sink();
+        members
+            .reduce(move |key, members: &[(&(T, T), Weight)], out| {
+                let mut g = Group::default();
+                for ((row, value), w) in members {
+                    g.update(row, value, *w);
+                }
+                if g.count() <= 0 {
+                    return;
+                }
+                match aggregate.aggregate(key, &g, Prior::none()) {
+                    Ok(Some(row)) => out.push((row, 1)),
+                    Ok(None) => {}
+                    Err(e) => fail(e),
+                }
+            })
+            .map(|(_, row)| row)
+    }
+}
