@@ -633,17 +633,59 @@ fn bench_configmap_deployment_should_check_out_and_patch_every_deployment() {
 }
 
 #[test]
-fn bench_with_engine_dd_should_say_it_is_not_built() {
-    let out = deltaloop()
-        .args(["bench", "endpoints", "--engine", "dd", "--pods", "10"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("--engine dd") && err.contains("not built yet"),
-        "{err}"
-    );
+fn bench_with_engine_dd_should_run_the_dataflow_baseline_on_the_same_events() {
+    let r = bench_json(&[
+        "endpoints",
+        "--engine",
+        "dd",
+        "--services",
+        "20",
+        "--pods",
+        "400",
+        "--events",
+        "200",
+        "--batch-events",
+        "2000",
+        "--snapshot-events",
+        "0",
+        "--json",
+    ]);
+    assert_eq!(r["engine"], "deltaloop+dd", "{r}");
+    assert_eq!(r["checksum_ok"], true, "{r}");
+    assert_eq!(r["dd_checksum_ok"], true, "{r}");
+    // Without snapshot events both runs saw exactly the same events: the same output.
+    assert_eq!(r["dd_checksum"], r["checksum"], "{r}");
+    assert_eq!(r["dd_output_rows"], r["output_rows"], "{r}");
+    for key in [
+        "dd_load_ms",
+        "dd_single_p50_us",
+        "dd_batch1000_events_per_s",
+        "speedup_vs_dd_single_p50",
+        "speedup_vs_dd_batch1000",
+    ] {
+        assert!(r[key].as_f64().is_some_and(|v| v > 0.0), "{key}: {r}");
+    }
+}
+
+#[test]
+fn bench_modes_without_the_baseline_should_refuse_engine_dd() {
+    for mode in [
+        &["scaling", "--sizes", "100"][..],
+        &["replay", "x.yaml", "--events", "e.jsonl"],
+    ] {
+        let out = deltaloop()
+            .arg("bench")
+            .args(mode)
+            .args(["--engine", "dd"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{mode:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("--engine dd") && err.contains("generated workloads"),
+            "{err}"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------

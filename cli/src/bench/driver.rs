@@ -14,8 +14,10 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow};
-use deltaloop_engine::{Chain, Incrementalizer, ZSet};
-use deltaloop_pipeline::{Binding, CompileOptions, CompiledPipeline, Runner, Value, compile_value};
+use deltaloop_engine::{Chain, DataflowExecutor, Incrementalizer, ZSet};
+use deltaloop_pipeline::{
+    Binding, Clock, CompileOptions, CompiledPipeline, Runner, Value, compile_value,
+};
 use serde_json::json;
 
 use super::ScalingArgs;
@@ -242,6 +244,8 @@ pub(crate) struct Plan {
     pub(crate) snapshot_events: usize,
     /// Where to write the event log.
     pub(crate) write_events: Option<PathBuf>,
+    /// Also run the differential-dataflow baseline (`--engine dd`).
+    pub(crate) dataflow: bool,
 }
 
 /// The input deltas of a batch of events.
@@ -263,17 +267,56 @@ fn deltas(events: Vec<Event>) -> Vec<(&'static str, ZSet<Value>)> {
     out
 }
 
-/// The incremental runner under measurement, run as a controller runs it, and the bench's
-/// own integral of its output for the final check.
+/// The runner under measurement, run as a controller runs it, and the bench's own integral
+/// of its output for the final check.
 ///
 /// A controller consumes each step's output deltas and keeps no snapshot of its output (the
 /// runtime switches snapshots off), so the runner's snapshots are off here too: each step is
 /// timed from feeding its input deltas to the end of the engine's step. Folding the output
 /// delta into the integral that the final check compares happens after the clock stops.
 pub(crate) struct Measured {
-    runner: Runner,
+    backend: Backend,
     output: String,
     integral: ZSet<Value>,
+}
+
+/// What runs the pipeline.
+enum Backend {
+    /// deltaloop's engine on the incrementalized circuit.
+    Engine(Runner),
+    /// The differential-dataflow backend on the snapshot circuit.
+    Dataflow(DataflowRun),
+}
+
+/// The snapshot circuit on the differential-dataflow backend, fed by topic.
+struct DataflowRun {
+    executor: DataflowExecutor<Value>,
+    /// `(topic, input node id)`.
+    inputs: Vec<(String, String)>,
+    /// The measured output's node id.
+    output: String,
+    clock: Clock,
+}
+
+impl DataflowRun {
+    /// Feeds `deltas` by topic and runs one step, as [`Runner::advance`] does.
+    fn advance<'a>(
+        &mut self,
+        deltas: impl IntoIterator<Item = (&'a str, ZSet<Value>)>,
+    ) -> anyhow::Result<()> {
+        self.clock.tick();
+        for (topic, delta) in deltas {
+            let node = self
+                .inputs
+                .iter()
+                .find(|(t, _)| t == topic)
+                .map(|(_, node)| node.as_str())
+                .ok_or_else(|| anyhow!("no input topic {topic:?}"))?;
+            self.executor.feed(node, delta)?;
+        }
+        self.executor.step()?;
+        Ok(())
+    }
 }
 
 impl Measured {
@@ -282,7 +325,34 @@ impl Measured {
         let mut runner = compiled.incremental.runner()?;
         runner.track_snapshots(false);
         Ok(Measured {
-            runner,
+            backend: Backend::Engine(runner),
+            output: compiled.output.clone(),
+            integral: ZSet::new(),
+        })
+    }
+
+    /// The snapshot circuit of `compiled` on the differential-dataflow backend.
+    pub(crate) fn dataflow(compiled: &Compiled) -> anyhow::Result<Measured> {
+        let snapshot = &compiled.snapshot;
+        let executor = DataflowExecutor::new(snapshot.circuit())?;
+        let output = snapshot
+            .outputs()
+            .iter()
+            .find(|b| b.topic == compiled.output)
+            .map(|b| b.node.clone())
+            .ok_or_else(|| anyhow!("no output topic {:?}", compiled.output))?;
+        let inputs = snapshot
+            .inputs()
+            .iter()
+            .map(|b| (b.topic.clone(), b.node.clone()))
+            .collect();
+        Ok(Measured {
+            backend: Backend::Dataflow(DataflowRun {
+                executor,
+                inputs,
+                output,
+                clock: snapshot.clock().clone(),
+            }),
             output: compiled.output.clone(),
             integral: ZSet::new(),
         })
@@ -294,10 +364,21 @@ impl Measured {
         deltas: impl IntoIterator<Item = (&'a str, ZSet<Value>)>,
     ) -> anyhow::Result<Duration> {
         let start = Instant::now();
-        self.runner.advance(deltas)?;
+        match &mut self.backend {
+            Backend::Engine(runner) => runner.advance(deltas)?,
+            Backend::Dataflow(run) => run.advance(deltas)?,
+        }
         let elapsed = start.elapsed();
-        if let Some(delta) = self.runner.output(&self.output) {
-            self.integral.add_assign(delta);
+        match &self.backend {
+            Backend::Engine(runner) => {
+                if let Some(delta) = runner.output(&self.output) {
+                    self.integral.add_assign(delta);
+                }
+            }
+            Backend::Dataflow(run) => {
+                let delta = run.executor.output(&run.output)?;
+                self.integral.add_assign(&delta);
+            }
         }
         Ok(elapsed)
     }
@@ -357,7 +438,14 @@ fn from_scratch(
 
 fn params_report(r: &mut Report, shape: Shape, plan: &Plan, g: &Generator) {
     r.put("workload", shape.name());
-    r.put("engine", "deltaloop");
+    r.put(
+        "engine",
+        if plan.dataflow {
+            "deltaloop+dd"
+        } else {
+            "deltaloop"
+        },
+    );
     r.put("services", g.params().services);
     r.put("pods", g.params().pods);
     r.put("population", shape.population(g.params()));
@@ -365,6 +453,60 @@ fn params_report(r: &mut Report, shape: Shape, plan: &Plan, g: &Generator) {
     r.put("events", plan.events);
     r.put("batch_events", plan.batch_events);
     r.put("snapshot_events", plan.snapshot_events);
+}
+
+/// The timed phases of one runner: the initial load, single-event steps and the batched
+/// steps of 100 and 1000 events, reported with keys prefixed by `prefix`. Returns the
+/// single-event phase.
+fn phases(
+    r: &mut Report,
+    prefix: &str,
+    runner: &mut Measured,
+    g: &mut Generator,
+    plan: &Plan,
+    progress: &mut Progress,
+    mut log: Option<&mut Log>,
+) -> anyhow::Result<Phase> {
+    progress.show(&format!("{prefix}load"), 0, g.rows());
+    let load_time = load(runner, g).context("initial load")?;
+    r.put_f(
+        &format!("{prefix}load_ms"),
+        Some(load_time.as_secs_f64() * 1e3),
+    );
+    #[allow(clippy::cast_precision_loss)]
+    r.put_f(
+        &format!("{prefix}load_rows_per_s"),
+        Some(g.rows() as f64 / load_time.as_secs_f64().max(1e-9)),
+    );
+
+    let mut single = Phase::default();
+    for i in 0..plan.events {
+        if i % 256 == 0 {
+            progress.show(&format!("{prefix}single-event steps"), i, plan.events);
+        }
+        let e = vec![g.next_event()];
+        if let Some(log) = log.as_deref_mut() {
+            log.events(&e)?;
+        }
+        single.record(timed_step(runner, e)?, 1);
+    }
+    single.report(r, &format!("{prefix}single"), true);
+
+    for size in [100usize, 1000] {
+        let mut phase = Phase::default();
+        let steps = plan.batch_events / size;
+        for i in 0..steps {
+            progress.show(&format!("{prefix}steps of {size}"), i, steps);
+            let events: Vec<Event> = (0..size).map(|_| g.next_event()).collect();
+            if let Some(log) = log.as_deref_mut() {
+                log.events(&events)?;
+            }
+            phase.record(timed_step(runner, events)?, size);
+        }
+        phase.report(r, &format!("{prefix}batch{size}"), false);
+    }
+    r.put_f(&format!("{prefix}peak_rss_mib"), peak_rss_mib());
+    Ok(single)
 }
 
 /// Runs a generated workload: every phase of `plan`.
@@ -376,6 +518,7 @@ pub(crate) fn run(shape: Shape, plan: &Plan) -> anyhow::Result<Report> {
     let mut g = Generator::new(shape, plan.params);
     let gen_time = start.elapsed();
     params_report(&mut r, shape, plan, &g);
+    r.put_f("generate_ms", Some(gen_time.as_secs_f64() * 1e3));
 
     let pipeline = shape.pipeline().map_err(|e| anyhow!(e))?;
     let inputs: Vec<String> = shape.inputs().iter().map(|s| (*s).to_owned()).collect();
@@ -390,43 +533,15 @@ pub(crate) fn run(shape: Shape, plan: &Plan) -> anyhow::Result<Report> {
             }
         }
     }
-    progress.show("load", 0, g.rows());
-    let load_time = load(&mut runner, &g).context("initial load")?;
-    r.put_f("generate_ms", Some(gen_time.as_secs_f64() * 1e3));
-    r.put_f("load_ms", Some(load_time.as_secs_f64() * 1e3));
-    #[allow(clippy::cast_precision_loss)]
-    r.put_f(
-        "load_rows_per_s",
-        Some(g.rows() as f64 / load_time.as_secs_f64().max(1e-9)),
-    );
-
-    let mut single = Phase::default();
-    for i in 0..plan.events {
-        if i % 256 == 0 {
-            progress.show("single-event steps", i, plan.events);
-        }
-        let e = vec![g.next_event()];
-        if let Some(log) = &mut log {
-            log.events(&e)?;
-        }
-        single.record(timed_step(&mut runner, e)?, 1);
-    }
-    single.report(&mut r, "single", true);
-
-    for size in [100usize, 1000] {
-        let mut phase = Phase::default();
-        let steps = plan.batch_events / size;
-        for i in 0..steps {
-            progress.show(&format!("steps of {size}"), i, steps);
-            let events: Vec<Event> = (0..size).map(|_| g.next_event()).collect();
-            if let Some(log) = &mut log {
-                log.events(&events)?;
-            }
-            phase.record(timed_step(&mut runner, events)?, size);
-        }
-        phase.report(&mut r, &format!("batch{size}"), false);
-    }
-    r.put_f("peak_rss_mib", peak_rss_mib());
+    let single = phases(
+        &mut r,
+        "",
+        &mut runner,
+        &mut g,
+        plan,
+        &mut progress,
+        log.as_mut(),
+    )?;
 
     let mut scratch = compiled.snapshot.runner()?;
     let mut snap = Phase::default();
@@ -462,17 +577,76 @@ pub(crate) fn run(shape: Shape, plan: &Plan) -> anyhow::Result<Report> {
     }
 
     progress.show("checking", 0, 1);
-    check(&mut r, &runner, &compiled, |scratch| {
+    check(&mut r, "", &runner, &compiled, |scratch| {
         from_scratch(scratch, &g, &compiled.output).map(|(z, _)| z)
     })?;
+    drop(runner);
+    if plan.dataflow {
+        dataflow_baseline(&mut r, shape, plan, &compiled, &mut progress)?;
+    }
     progress.done();
     Ok(r)
+}
+
+/// The differential-dataflow baseline (`--engine dd`): the snapshot circuit on
+/// [`DataflowExecutor`], given the same documents and events (a fresh generator with the
+/// same seed) and timed the same way. Its figures are reported as `dd_*`, and deltaloop's
+/// speedup over it as `speedup_vs_dd_*` (its time over deltaloop's; for throughputs,
+/// deltaloop's over its). The peak RSS is reset first where the platform allows, so
+/// `dd_peak_rss_mib` is its own.
+fn dataflow_baseline(
+    r: &mut Report,
+    shape: Shape,
+    plan: &Plan,
+    compiled: &Compiled,
+    progress: &mut Progress,
+) -> anyhow::Result<()> {
+    let mut g = Generator::new(shape, plan.params);
+    let reset = reset_peak_rss();
+    let mut runner = Measured::dataflow(compiled)?;
+    phases(r, "dd_", &mut runner, &mut g, plan, progress, None)?;
+    if !reset {
+        r.put_f("dd_peak_rss_mib", None);
+    }
+    progress.show("checking dd", 0, 1);
+    check(r, "dd_", &runner, compiled, |scratch| {
+        from_scratch(scratch, &g, &compiled.output).map(|(z, _)| z)
+    })?;
+    let ratio = |ours: &str, theirs: &str, time: bool| {
+        r.f64(ours)
+            .zip(r.f64(theirs))
+            .map(|(o, t)| if time { t / o } else { o / t })
+    };
+    let ratios = [
+        ("speedup_vs_dd_load", ratio("load_ms", "dd_load_ms", true)),
+        (
+            "speedup_vs_dd_single_p50",
+            ratio("single_p50_us", "dd_single_p50_us", true),
+        ),
+        (
+            "speedup_vs_dd_single_p99",
+            ratio("single_p99_us", "dd_single_p99_us", true),
+        ),
+        (
+            "speedup_vs_dd_batch100",
+            ratio("batch100_events_per_s", "dd_batch100_events_per_s", false),
+        ),
+        (
+            "speedup_vs_dd_batch1000",
+            ratio("batch1000_events_per_s", "dd_batch1000_events_per_s", false),
+        ),
+    ];
+    for (key, value) in ratios {
+        r.put_f(key, value);
+    }
+    Ok(())
 }
 
 /// Compares the incremental runner's integrated output with a from-scratch evaluation and
 /// reports `output_rows`, `checksum` and `checksum_ok`.
 pub(crate) fn check(
     r: &mut Report,
+    prefix: &str,
     runner: &Measured,
     compiled: &Compiled,
     scratch: impl FnOnce(&mut Runner) -> anyhow::Result<ZSet<Value>>,
@@ -480,9 +654,12 @@ pub(crate) fn check(
     let integrated = runner.integral();
     let mut fresh = compiled.snapshot.runner()?;
     let expected = scratch(&mut fresh)?;
-    r.put("output_rows", integrated.len());
-    r.put("checksum", format!("{:016x}", checksum(integrated)));
-    r.put("checksum_ok", *integrated == expected);
+    r.put(&format!("{prefix}output_rows"), integrated.len());
+    r.put(
+        &format!("{prefix}checksum"),
+        format!("{:016x}", checksum(integrated)),
+    );
+    r.put(&format!("{prefix}checksum_ok"), *integrated == expected);
     Ok(())
 }
 
@@ -514,6 +691,7 @@ pub(crate) fn scaling(shape: Shape, a: &ScalingArgs) -> anyhow::Result<Report> {
             batch_events: 0,
             snapshot_events: 0,
             write_events: None,
+            dataflow: false,
         };
         let reset = reset_peak_rss();
         let one = run(shape, &plan)?;

@@ -159,7 +159,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<Report> {
     r.put_f("peak_rss_mib", peak_rss_mib());
 
     progress.show("checking", 0, 1);
-    check(&mut r, &runner, &compiled, |scratch| {
+    check(&mut r, "", &runner, &compiled, |scratch| {
         let mut out = scratch
             .step(total.iter().map(|(k, z)| (k.as_str(), z.clone())))
             .map_err(|e| anyhow!(e))?;

@@ -159,7 +159,53 @@ pub(crate) fn workload_text(r: &Report) -> String {
         n("checksum"),
         n("checksum_ok")
     );
+    if r.get("dd_load_ms").is_some() {
+        dataflow_text(&mut s, r);
+    }
     s
+}
+
+/// The differential-dataflow baseline's lines (`--engine dd`).
+fn dataflow_text(s: &mut String, r: &Report) {
+    let n = |k: &str| num(r, k);
+    let _ = writeln!(
+        s,
+        "differential-dataflow baseline (the same documents and events; deltaloop's speedup)"
+    );
+    let _ = writeln!(
+        s,
+        "  load            {} ms ({}×)",
+        n("dd_load_ms"),
+        n("speedup_vs_dd_load")
+    );
+    if r.get("dd_single_steps").is_some() {
+        let _ = writeln!(
+            s,
+            "  single events   p50 {} µs ({}×), p99 {} µs ({}×); {} events/s",
+            n("dd_single_p50_us"),
+            n("speedup_vs_dd_single_p50"),
+            n("dd_single_p99_us"),
+            n("speedup_vs_dd_single_p99"),
+            n("dd_single_events_per_s")
+        );
+    }
+    for size in ["100", "1000"] {
+        if r.get(&format!("dd_batch{size}_steps")).is_some() {
+            let _ = writeln!(
+                s,
+                "  {size:<4} per step   {} events/s ({}×)",
+                n(&format!("dd_batch{size}_events_per_s")),
+                n(&format!("speedup_vs_dd_batch{size}"))
+            );
+        }
+    }
+    let _ = writeln!(s, "  peak RSS        {} MiB", n("dd_peak_rss_mib"));
+    let _ = writeln!(
+        s,
+        "  check           {} output rows, equals a from-scratch evaluation: {}",
+        n("dd_output_rows"),
+        n("dd_checksum_ok")
+    );
 }
 
 /// The readable report of a replay.
