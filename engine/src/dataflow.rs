@@ -297,6 +297,14 @@ fn concatenate<'s, T: DataflowData>(
     differential_dataflow::collection::concatenate(scope, ports)
 }
 
+/// `result`'s value, or `fallback` once its error is recorded by `fail`.
+fn or_record<V>(result: Result<V, UserError>, fail: &impl Fn(UserError), fallback: V) -> V {
+    result.unwrap_or_else(|e| {
+        fail(e);
+        fallback
+    })
+}
+
 /// A node being translated: where its user logic reports failures.
 struct Node<'a> {
     id: &'a str,
@@ -353,23 +361,11 @@ impl Node<'_> {
             }
             Operator::Map(f) => {
                 let f = f.clone();
-                port(0)?.flat_map(move |row| match (f.func())(&row) {
-                    Ok(mapped) => mapped,
-                    Err(e) => {
-                        fail(e);
-                        None
-                    }
-                })
+                port(0)?.flat_map(move |row| or_record((f.func())(&row), &fail, None))
             }
             Operator::Filter(f) => {
                 let f = f.clone();
-                port(0)?.filter(move |row| match (f.func())(row) {
-                    Ok(keep) => keep,
-                    Err(e) => {
-                        fail(e);
-                        false
-                    }
-                })
+                port(0)?.filter(move |row| or_record((f.func())(row), &fail, false))
             }
             Operator::FlatMap(f) => {
                 let f = f.clone();
@@ -387,12 +383,8 @@ impl Node<'_> {
                 let right = port(1)?.map(|row| ((), row)).arrange_by_key();
                 port(0)?
                     .map(|row| ((), row))
-                    .join_core(right, move |(), l, r| match (f.func())(l, r) {
-                        Ok(row) => Some(row),
-                        Err(e) => {
-                            fail(e);
-                            None
-                        }
+                    .join_core(right, move |(), l, r| {
+                        or_record((f.func())(l, r).map(Some), &fail, None)
                     })
             }
             Operator::EquiJoin(spec) => self.equi_join(spec, port(0)?, port(1)?),
@@ -412,13 +404,7 @@ impl Node<'_> {
     ) -> VecCollection<'s, u64, (T, T), Weight> {
         let key = key.clone();
         let fail = self.sink();
-        rows.flat_map(move |row| match (key.func())(&row) {
-            Ok(k) => k.map(|k| (k, row)),
-            Err(e) => {
-                fail(e);
-                None
-            }
-        })
+        rows.flat_map(move |row| or_record((key.func())(&row), &fail, None).map(|k| (k, row)))
     }
 
     /// `EquiJoin`: rows of `left` and `right` with equal keys, combined, where the residual
@@ -434,24 +420,11 @@ impl Node<'_> {
         let fail = self.sink();
         self.keyed(left, &spec.left_key)
             .join_core(right, move |key, l, r| {
-                let row = match (combine.func())(l, r) {
-                    Ok(row) => row,
-                    Err(e) => {
-                        fail(e);
-                        return None;
-                    }
-                };
-                match residual
+                let row = or_record((combine.func())(l, r).map(Some), &fail, None)?;
+                let keep = residual
                     .as_ref()
-                    .map_or(Ok(true), |keep| (keep.func())(Matched { key, row: &row }))
-                {
-                    Ok(true) => Some(row),
-                    Ok(false) => None,
-                    Err(e) => {
-                        fail(e);
-                        None
-                    }
-                }
+                    .map_or(Ok(true), |keep| (keep.func())(Matched { key, row: &row }));
+                or_record(keep, &fail, false).then_some(row)
             })
     }
 
@@ -461,18 +434,13 @@ impl Node<'_> {
         let group = spec.group.clone();
         let identity = spec.identity;
         let fail = self.sink();
-        let members = rows.flat_map(move |row| match (group.func())(&row) {
-            Ok((key, value)) => {
-                let member = match identity {
-                    MemberIdentity::Row => row,
-                    MemberIdentity::Value => value.clone(),
-                };
-                Some((key, (member, value)))
-            }
-            Err(e) => {
-                fail(e);
-                None
-            }
+        let members = rows.flat_map(move |row| {
+            let (key, value) = or_record((group.func())(&row).map(Some), &fail, None)?;
+            let member = match identity {
+                MemberIdentity::Row => row,
+                MemberIdentity::Value => value.clone(),
+            };
+            Some((key, (member, value)))
         });
         let aggregate = std::sync::Arc::clone(&spec.aggregate);
         let fail = self.sink();
@@ -485,10 +453,10 @@ impl Node<'_> {
                 if g.count() <= 0 {
                     return;
                 }
-                match aggregate.aggregate(key, &g, Prior::none()) {
-                    Ok(Some(row)) => out.push((row, 1)),
-                    Ok(None) => {}
-                    Err(e) => fail(e),
+                if let Some(row) =
+                    or_record(aggregate.aggregate(key, &g, Prior::none()), &fail, None)
+                {
+                    out.push((row, 1));
                 }
             })
             .map(|(_, row)| row)

@@ -86,3 +86,28 @@ pub(crate) fn single(op: Operator<Row>) -> Circuit<Row> {
     c.output("y", &n).unwrap();
     c
 }
+
+/// A random circuit over inputs `a` and `b`: each `(choice, x, y)` of `recipe` adds the
+/// operator `op_for(choice)` fed by earlier nodes `x` and `y` (modulo their number); the last
+/// three nodes are outputs `y0`, `y1`, `y2`.
+pub(crate) fn random_circuit(
+    recipe: &[(u8, u8, u8)],
+    op_for: impl Fn(u8) -> Operator<Row>,
+) -> Circuit<Row> {
+    let mut c: Circuit<Row> = Circuit::new("random");
+    let mut nodes = vec![c.input("a").unwrap(), c.input("b").unwrap()];
+    for &(choice, x, y) in recipe {
+        let op = op_for(choice);
+        let a = nodes[usize::from(x) % nodes.len()].clone();
+        let b = nodes[usize::from(y) % nodes.len()].clone();
+        let inputs: Vec<&str> = match op.arity() {
+            Some(2) => vec![&a, &b],
+            _ => vec![&a],
+        };
+        nodes.push(c.add(op, &inputs).unwrap());
+    }
+    for (i, n) in nodes.iter().rev().take(3).enumerate() {
+        c.output(&format!("y{i}"), n).unwrap();
+    }
+    c
+}

@@ -60,18 +60,7 @@ proptest! {
         recipe in proptest::collection::vec((0u8..16, any::<u8>(), any::<u8>()), 1..7),
         steps in steps(),
     ) {
-        let mut c: Circuit<Row> = Circuit::new("random");
-        let mut nodes = vec![c.input("a").unwrap(), c.input("b").unwrap()];
-        for (choice, x, y) in recipe {
-            let op = op_for(choice);
-            let a = nodes[usize::from(x) % nodes.len()].clone();
-            let b = nodes[usize::from(y) % nodes.len()].clone();
-            let inputs: Vec<&str> = match op.arity() { Some(2) => vec![&a, &b], _ => vec![&a] };
-            nodes.push(c.add(op, &inputs).unwrap());
-        }
-        for (i, n) in nodes.iter().rev().take(3).enumerate() {
-            c.output(&format!("y{i}"), n).unwrap();
-        }
+        let c = random_circuit(&recipe, op_for);
         check_incremental(&c, &steps).map_err(TestCaseError::fail)?;
     }
 }
