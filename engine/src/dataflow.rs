@@ -9,11 +9,11 @@
 //!
 //! | operator | dataflow |
 //! |---|---|
-//! | `Map`, `Filter`, `FlatMap` | `flat_map` |
+//! | `Map`, `Filter`, `FlatMap` | `flat_map`, `filter` |
 //! | `Negate`, `LinearCombination` | `negate`, weights scaled, `concatenate` |
 //! | `EquiJoin` | both sides keyed, `join_core` (combine, then the residual check) |
 //! | `Cartesian` | both sides keyed by `()`, `join_core` |
-//! | `Distinct` | `distinct_core` |
+//! | `Distinct` | `threshold_total` (positive rows at weight 1) |
 //! | `GroupBy` | members keyed by group, `reduce` (the spec's [`Aggregate`] over a [`Group`]) |
 //!
 //! Circuits with state operators of their own (`Integrate`, `Delay`, the incremental join
@@ -169,24 +169,13 @@ impl<T: DataflowData> DataflowExecutor<T> {
         })
     }
 
-    /// The number of steps run (the timestamp of the next one).
-    #[must_use]
-    pub fn steps(&self) -> u64 {
-        self.time
-    }
-
     /// Adds `delta` to what input `name` (a node id, `input_pods`, or a stream name,
     /// `pods`) emits in the next step.
     ///
     /// # Errors
     /// [`Error::UnknownInput`].
     pub fn feed(&mut self, name: &str, delta: ZSet<T>) -> Result<()> {
-        let alt = crate::circuit::input_id(name);
-        let Some(at) = self
-            .inputs
-            .iter()
-            .position(|(id, _)| id == name || *id == alt)
-        else {
+        let Some(at) = find_port(&self.inputs, name, crate::circuit::input_id) else {
             return Err(Error::UnknownInput {
                 circuit: self.name.clone(),
                 name: name.to_string(),
@@ -194,7 +183,7 @@ impl<T: DataflowData> DataflowExecutor<T> {
             });
         };
         if let Some(p) = self.pending.get_mut(at) {
-            p.add_assign(&delta);
+            p.absorb(delta);
         }
         Ok(())
     }
@@ -250,10 +239,8 @@ impl<T: DataflowData> DataflowExecutor<T> {
     /// # Errors
     /// [`Error::UnknownOutput`].
     pub fn output(&self, name: &str) -> Result<ZSet<T>> {
-        let alt = crate::circuit::output_id(name);
-        self.outputs
-            .iter()
-            .find(|(id, _)| id == name || *id == alt)
+        find_port(&self.outputs, name, crate::circuit::output_id)
+            .and_then(|at| self.outputs.get(at))
             .map(|(_, sink)| sink.borrow().clone())
             .ok_or_else(|| Error::UnknownOutput {
                 circuit: self.name.clone(),
@@ -261,6 +248,13 @@ impl<T: DataflowData> DataflowExecutor<T> {
                 known: self.outputs.iter().map(|(id, _)| id.clone()).collect(),
             })
     }
+}
+
+/// The position of port `name` (a node id, or a stream name whose node id is
+/// `canonical(name)`) among `ports`.
+fn find_port<V>(ports: &[(String, V)], name: &str, canonical: fn(&str) -> String) -> Option<usize> {
+    let id = canonical(name);
+    ports.iter().position(|(p, _)| p == name || *p == id)
 }
 
 /// Whether `op` is a snapshot operator (one this backend translates).

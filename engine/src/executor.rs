@@ -256,11 +256,7 @@ impl<T: Data> Executor<T> {
             ..
         }) = self.nodes.get_mut(handle.0)
         {
-            if pending.is_empty() {
-                *pending = delta;
-            } else {
-                pending.add_assign(&delta);
-            }
+            pending.absorb(delta);
         }
     }
 

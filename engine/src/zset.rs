@@ -169,6 +169,16 @@ impl<T: Data> ZSet<T> {
         self.add_assign_scaled(other, 1);
     }
 
+    /// Adds `other` into `self`, taking its rows by value: an empty `self` becomes `other`
+    /// as it is (no row is cloned or rehashed), a non-empty one gets its rows moved in.
+    pub fn absorb(&mut self, other: ZSet<T>) {
+        if self.is_empty() {
+            *self = other;
+        } else {
+            self.extend(other);
+        }
+    }
+
     /// Adds `factor · other` into `self` in place.
     pub fn add_assign_scaled(&mut self, other: &ZSet<T>, factor: Weight) {
         if factor == 0 {
@@ -331,6 +341,19 @@ mod tests {
         let mut set = set;
         set.insert(1, -1);
         assert_eq!((set.len(), set.weight(&1)), (12, 0));
+    }
+
+    #[test]
+    fn absorb_should_add_like_add_assign() {
+        let a: ZSet<u32> = [(1, 2), (2, -1)].into_iter().collect();
+        let b: ZSet<u32> = [(2, 1), (3, 4)].into_iter().collect();
+        let mut empty = ZSet::new();
+        empty.absorb(b.clone());
+        assert_eq!(empty, b);
+        let mut sum = a.clone();
+        sum.absorb(b.clone());
+        assert_eq!(sum, a.plus(&b));
+        assert_eq!(sum.weight(&2), 0);
     }
 
     #[test]

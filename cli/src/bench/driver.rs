@@ -376,8 +376,7 @@ impl Measured {
                 }
             }
             Backend::Dataflow(run) => {
-                let delta = run.executor.output(&run.output)?;
-                self.integral.add_assign(&delta);
+                self.integral.absorb(run.executor.output(&run.output)?);
             }
         }
         Ok(elapsed)
