@@ -24,8 +24,8 @@ use std::sync::Arc;
 
 use deltaloop_engine::{
     Circuit, Collect, CombineFn, Executor, FilterFn, GroupFn, GroupSpec, Incrementalizer,
-    InputHandle, JoinSpec, KeyFn, MapFn, MemberIdentity, OutputHandle, RowHasher, Transform,
-    UserError, ZSet, row_hash,
+    InputHandle, JoinSpec, KeyFn, MapFn, OutputHandle, RowHasher, Transform, UserError, ZSet,
+    row_hash,
 };
 
 /// The seed every generated workload derives from.
@@ -216,12 +216,12 @@ pub fn endpoints_circuit() -> deltaloop_engine::Result<Circuit<Row>> {
     )?;
     let grouped = c.group_by(
         &endpoint,
-        GroupSpec {
-            group: GroupFn::new("service → ip", |r: &Row| match r {
+        GroupSpec::new(
+            GroupFn::new("service → ip", |r: &Row| match r {
                 Row::Endpoint { service, ip } => Ok((Row::Key(*service), Row::Ip(*ip))),
                 other => Err(wrong_row("service → ip", other)),
             }),
-            aggregate: Arc::new(Collect::new(false, |key: &Row, values, _rows| {
+            Arc::new(Collect::new(false, |key: &Row, values, _rows| {
                 let Row::Key(service) = key else {
                     return Err(wrong_row("collect key", key));
                 };
@@ -234,8 +234,7 @@ pub fn endpoints_circuit() -> deltaloop_engine::Result<Circuit<Row>> {
                 }
                 Ok(Row::Endpoints(Arc::new(Endpoints::new(*service, ips))))
             })),
-            identity: MemberIdentity::Row,
-        },
+        ),
     )?;
     c.output("endpoints", &grouped)?;
     Ok(c)

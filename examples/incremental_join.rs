@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use deltaloop_engine::{
     Circuit, Collect, CombineFn, Executor, FilterFn, GroupFn, GroupSpec, Incrementalizer, JoinSpec,
-    KeyFn, MapFn, MemberIdentity, Transform, to_mermaid, zset,
+    KeyFn, MapFn, Transform, to_mermaid, zset,
 };
 
 /// A row: a pod `(name, service, running, ip)`, a service `(name, "", _, "")`, or an
@@ -41,16 +41,15 @@ fn main() -> Result<(), deltaloop_engine::Error> {
     )?;
     let grouped = c.group_by(
         &ips,
-        GroupSpec {
-            group: GroupFn::new("by service", |r: &Row| {
+        GroupSpec::new(
+            GroupFn::new("by service", |r: &Row| {
                 Ok(((r.0, "", false, String::new()), r.clone()))
             }),
-            aggregate: Arc::new(Collect::new(false, |key: &Row, values, _| {
+            Arc::new(Collect::new(false, |key: &Row, values, _| {
                 let ips: Vec<&str> = values.iter().map(|v| v.3.as_str()).collect();
                 Ok((key.0, "", true, ips.join(",")))
             })),
-            identity: MemberIdentity::Row,
-        },
+        ),
     )?;
     c.output("endpoints", &grouped)?;
 

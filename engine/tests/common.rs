@@ -2,7 +2,7 @@ use std::sync::Arc;
 
 use deltaloop_engine::{
     Aggregate, Circuit, Collect, CombineFn, Count, FilterFn, FlatMapFn, GroupFn, GroupSpec,
-    JoinSpec, KeyFn, MapFn, Max, MemberIdentity, Min, Operator, Sum,
+    JoinSpec, KeyFn, MapFn, Max, Min, Operator, Sum,
 };
 
 /// Test rows: (key, value) over small domains, so joins and groups collide often.
@@ -66,11 +66,10 @@ pub(crate) fn aggregate(which: u8) -> Arc<dyn Aggregate<Row>> {
 }
 
 pub(crate) fn group_spec(which: u8) -> GroupSpec<Row> {
-    GroupSpec {
-        group: GroupFn::new("k%3", |r: &Row| Ok(((r.0 % 3, 0), (0, r.1)))),
-        aggregate: aggregate(which),
-        identity: MemberIdentity::Row,
-    }
+    GroupSpec::new(
+        GroupFn::new("k%3", |r: &Row| Ok(((r.0 % 3, 0), (0, r.1)))),
+        aggregate(which),
+    )
 }
 
 /// A circuit with inputs `a` (and `b` for binary operators) feeding `op` into output `y`.

@@ -158,7 +158,7 @@ fn a_failing_step_should_roll_back_state_and_name_the_node() {
 
 /// Counts rows by `r.0 % 3`; the count 3 fails, in the aggregate or in a later select.
 fn failing_count(in_aggregate: bool) -> Executor<Row> {
-    use deltaloop_engine::{Count, GroupFn, GroupSpec, Incrementalizer, MemberIdentity};
+    use deltaloop_engine::{Count, GroupFn, GroupSpec, Incrementalizer};
     use std::sync::Arc;
     let mut c: Circuit<Row> = Circuit::new("c");
     let a = c.input("a").unwrap();
@@ -169,11 +169,10 @@ fn failing_count(in_aggregate: bool) -> Executor<Row> {
             Ok((k.0, u32::try_from(n).unwrap_or(u32::MAX)))
         }
     });
-    let spec = GroupSpec {
-        group: GroupFn::new("k%3", |r: &Row| Ok(((r.0 % 3, 0), *r))),
-        aggregate: Arc::new(count),
-        identity: MemberIdentity::Row,
-    };
+    let spec = GroupSpec::new(
+        GroupFn::new("k%3", |r: &Row| Ok(((r.0 % 3, 0), *r))),
+        Arc::new(count),
+    );
     let g = c.group_by(&a, spec).unwrap();
     let f = c
         .filter(

@@ -420,17 +420,16 @@ mod tests {
         use crate::operator::{Collect, Collected, GroupFn};
         // Rows (group, member); the output is (group, members, the previous output's
         // member count + 1, or 0 for a new group).
-        let spec = GroupSpec {
-            group: GroupFn::new("by group", |r: &(u32, u32)| Ok(((r.0, 0), *r))),
-            aggregate: Arc::new(Collect::incremental(
+        let spec = GroupSpec::new(
+            GroupFn::new("by group", |r: &(u32, u32)| Ok(((r.0, 0), *r))),
+            Arc::new(Collect::incremental(
                 false,
                 |key: &(u32, u32), c: &Collected<'_, (u32, u32)>| {
                     let n = u32::try_from(c.values().len()).unwrap_or(u32::MAX);
                     Ok((key.0, n * 100 + c.previous().map_or(0, |p| p.1 / 100 + 1)))
                 },
             )),
-            identity: MemberIdentity::Row,
-        };
+        );
         let mut state = GroupState::new(spec);
         let step = |state: &mut GroupState<(u32, u32)>, delta: ZSet<(u32, u32)>| {
             let mut out: Vec<_> = state
@@ -465,10 +464,10 @@ mod tests {
     /// group; `used` counts the outputs built from edits.
     fn edit_checking_group_by(used: Arc<std::sync::atomic::AtomicUsize>) -> GroupState<Vec<u32>> {
         use crate::operator::{Collect, Collected, GroupFn};
-        let spec = GroupSpec {
+        let spec = GroupSpec::new(
             // Rows [group, member]; member values [10 · member].
-            group: GroupFn::new("by group", |r: &Vec<u32>| Ok((vec![r[0]], vec![r[1] * 10]))),
-            aggregate: Arc::new(Collect::incremental(
+            GroupFn::new("by group", |r: &Vec<u32>| Ok((vec![r[0]], vec![r[1] * 10]))),
+            Arc::new(Collect::incremental(
                 false,
                 move |key: &Vec<u32>, c: &Collected<'_, Vec<u32>>| {
                     let gathered: Vec<u32> = c.values().iter().map(|v| v[0]).collect();
@@ -493,8 +492,7 @@ mod tests {
                     Ok(std::iter::once(key[0]).chain(gathered).collect())
                 },
             )),
-            identity: MemberIdentity::Row,
-        };
+        );
         GroupState::new(spec)
     }
 
