@@ -1,5 +1,8 @@
 use std::sync::Arc;
 
+use deltaloop_engine::testing::{Step, steps_strategy};
+use proptest::prelude::*;
+
 use deltaloop_engine::{
     Aggregate, Circuit, Collect, CombineFn, Count, FilterFn, FlatMapFn, GroupFn, GroupSpec,
     JoinSpec, KeyFn, MapFn, Max, Min, Operator, Sum,
@@ -109,4 +112,14 @@ pub(crate) fn random_circuit(
         c.output(&format!("y{i}"), n).unwrap();
     }
     c
+}
+
+/// Rows over small domains (so joins and groups collide often).
+pub(crate) fn rows() -> impl Strategy<Value = Row> + Clone {
+    (0u8..4, 0u32..8)
+}
+
+/// Up to 6 steps of deltas of up to 5 rows each for inputs `a` and `b`.
+pub(crate) fn steps() -> impl Strategy<Value = Vec<Step<Row>>> {
+    steps_strategy(vec!["input_a".into(), "input_b".into()], rows(), 5, 6)
 }

@@ -3,7 +3,7 @@
 //! delta at every step, for every snapshot operator alone and random compositions, on random
 //! deltas with negative weights; and a failing step is undone on both.
 
-use deltaloop_engine::testing::{Step, steps_strategy};
+use deltaloop_engine::testing::Step;
 use deltaloop_engine::{
     Circuit, DataflowExecutor, Error, Executor, Incrementalizer, MapFn, Operator, Transform, ZSet,
     zset,
@@ -11,14 +11,6 @@ use deltaloop_engine::{
 use proptest::prelude::*;
 
 use crate::common::*;
-
-fn rows() -> impl Strategy<Value = Row> + Clone {
-    (0u8..4, 0u32..8)
-}
-
-fn steps() -> impl Strategy<Value = Vec<Step<Row>>> {
-    steps_strategy(vec!["input_a".into(), "input_b".into()], rows(), 5, 6)
-}
 
 /// The snapshot operators (no delays: those are state the dataflow backend refuses).
 fn op_for(choice: u8) -> Operator<Row> {

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use deltaloop_engine::testing::{Step, check_against, check_incremental, steps_strategy};
+use deltaloop_engine::testing::{Step, check_against, check_incremental};
 use deltaloop_engine::{
     Aggregate, Circuit, Collect, GroupFn, GroupSpec, Incrementalizer, MapFn, MemberIdentity,
     Operator, Transform,
@@ -16,14 +16,6 @@ use deltaloop_engine::{
 use proptest::prelude::*;
 
 use crate::common::*;
-
-fn rows() -> impl Strategy<Value = Row> + Clone {
-    (0u8..4, 0u32..8)
-}
-
-fn steps() -> impl Strategy<Value = Vec<Step<Row>>> {
-    steps_strategy(vec!["input_a".into(), "input_b".into()], rows(), 5, 6)
-}
 
 fn op_for(choice: u8) -> Operator<Row> {
     match choice % 16 {
