@@ -250,6 +250,23 @@ impl Expr {
         Expr::compile_value(&v)
     }
 
+    /// The items of a list literal whose items are all constant paths
+    /// (`["$.labels.app", "$.namespace"]`), each as an expression of its own; `None` for any
+    /// other expression. Evaluating the items one by one, in order, gives the list's items
+    /// and its errors: a path only reads.
+    pub(crate) fn path_list_items(&self) -> Option<Vec<Expr>> {
+        let Node::List(items) = &self.node else {
+            return None;
+        };
+        items
+            .iter()
+            .map(|n| match n {
+                Node::GetField(PathArg::Const(_)) => Some(Expr { node: n.clone() }),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Evaluates the expression.
     ///
     /// # Errors

@@ -598,12 +598,14 @@ impl Object {
     /// of other maps); a later duplicate key wins. Keys are stored as they are: one that
     /// is not interned still works, only its lookups miss the pointer fast path. Entries
     /// already in strictly increasing key order (a compiled `@dict`) are not sorted again.
+    #[inline]
     pub(crate) fn from_interned(entries: impl IntoIterator<Item = (Str, Value)>) -> Object {
         Object::from_interned_entries(entries.into_iter().collect())
     }
 
     /// [`from_interned`](Self::from_interned) for entries already gathered in an
     /// [`Entries`].
+    #[inline]
     pub(crate) fn from_interned_entries(mut v: Entries) -> Object {
         if !strictly_sorted(&v) {
             // Stable sort keeps input order among equal keys; keep the last one.

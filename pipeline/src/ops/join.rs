@@ -13,12 +13,15 @@
 //! the join ([`equi_join_checked`], skipped for plain keys) or in a select after it.
 
 use deltaloop_engine::{CombineFn, JoinSpec, KeyFn, Matched, Operator, ResidualFn};
-use serde_json::json;
+use serde_json::{Value as Json, json};
+use smallvec::SmallVec;
+use smol_str::SmolStrBuilder;
 
 use super::{Stage, holds, label, merge};
 use crate::clock::Clock;
+use crate::error::EvalError;
 use crate::expr::Expr;
-use crate::value::{Str, Value, intern};
+use crate::value::{Str, Text, Value, intern};
 
 /// The join key of a value: a top-level number widened to a float (so `1` and `1.0`, and
 /// integers beyond 2⁵³ that `@eq` equates with a float, share a key), and likewise each
@@ -42,16 +45,82 @@ fn widen(v: Value) -> Value {
     }
 }
 
-fn key_fn(stage: Stage, ns: &str, key: Expr) -> KeyFn<Value> {
-    let label = json!({"ns": ns, "key": key.to_json()}).to_string();
+/// How one side of an equi-join computes its key from its namespace sub-document.
+enum KeyExpr {
+    /// The value of one expression, widened ([`join_key`]).
+    Whole(Expr),
+    /// A composite key: the paths of a list literal, used when *both* sides' keys are such
+    /// literals (the automatic keys of several `@eq`s are). The paths are read one by one;
+    /// when every value is a string, the key is their [`composite_text`], and no list is
+    /// built. Otherwise it is the list of the values, widened, as [`KeyExpr::Whole`] gives
+    /// it. Both sides decide the same way, so two keys are equal exactly when the lists
+    /// would be: a list of strings only ever equals another list of strings.
+    Parts(Vec<Expr>),
+}
+
+impl KeyExpr {
+    /// The keys of the two sides: [`KeyExpr::Parts`] when both are lists of paths.
+    fn pair(left: Expr, right: Expr) -> (KeyExpr, KeyExpr) {
+        match (left.path_list_items(), right.path_list_items()) {
+            (Some(l), Some(r)) => (KeyExpr::Parts(l), KeyExpr::Parts(r)),
+            _ => (KeyExpr::Whole(left), KeyExpr::Whole(right)),
+        }
+    }
+
+    /// The key of `doc`.
+    fn eval(&self, stage: &Stage, doc: &Value) -> Result<Value, EvalError> {
+        match self {
+            KeyExpr::Whole(key) => stage.eval(key, doc, false).map(join_key),
+            KeyExpr::Parts(parts) => {
+                let mut values: SmallVec<[Value; 4]> = SmallVec::with_capacity(parts.len());
+                for p in parts {
+                    values.push(stage.eval(p, doc, false)?);
+                }
+                Ok(match composite_text(&values) {
+                    Some(text) => Value::String(text),
+                    None => join_key(Value::list(values.into_vec())),
+                })
+            }
+        }
+    }
+}
+
+/// The key text of a composite key whose values are all strings: each string's length in
+/// decimal, a colon, and the string, in order (`["app-1", "ns"]` is `5:app-12:ns`). The
+/// lengths make it injective: the text is read back into exactly one list of strings. Up
+/// to 23 bytes it is stored inline. `None` when a value is not a string.
+fn composite_text(values: &[Value]) -> Option<Text> {
+    let mut text = SmolStrBuilder::new();
+    for v in values {
+        let Value::String(s) = v else {
+            return None;
+        };
+        push_decimal(&mut text, s.len());
+        text.push(':');
+        text.push_str(s);
+    }
+    Some(text.finish())
+}
+
+/// Appends `n` in decimal.
+fn push_decimal(text: &mut SmolStrBuilder, n: usize) {
+    if n >= 10 {
+        push_decimal(text, n / 10);
+    }
+    // A digit: `n % 10 < 10`.
+    text.push(char::from_digit(u32::try_from(n % 10).unwrap_or(0), 10).unwrap_or('0'));
+}
+
+fn key_fn(stage: Stage, ns: &str, key_json: &Json, key: KeyExpr) -> KeyFn<Value> {
+    let label = json!({"ns": ns, "key": key_json}).to_string();
     // Interned, so that the lookup finds the row's entry by pointer.
     let ns: Str = intern(ns);
     KeyFn::new(label, move |row: &Value| {
         let Some(sub) = row.get(&ns) else {
             return Ok(None);
         };
-        match stage.eval(&key, sub, false) {
-            Ok(k) => Ok(Some(join_key(k))),
+        match key.eval(&stage, sub) {
+            Ok(k) => Ok(Some(k)),
             Err(e) if e.is_field_not_found() => Ok(None),
             Err(e) => Err(stage.error(row, e)),
         }
@@ -128,12 +197,14 @@ fn build(
                 .as_ref()
                 .is_some_and(|c| c.predicate.is_time_variant()),
     );
+    let left_json = left_key.to_json();
+    let right_json = right_key.to_json();
     let mut wire = json!({
         "type": "equi_join",
         "leftNs": left_ns,
         "rightNs": right_ns,
-        "leftKey": left_key.to_json(),
-        "rightKey": right_key.to_json(),
+        "leftKey": left_json,
+        "rightKey": right_json,
     });
     // `predicate` and `keyConjuncts` are not in the reference's format: they keep a checked
     // join's semantics on a round trip through `crate::wire`.
@@ -143,13 +214,18 @@ fn build(
             obj.insert("keyConjuncts".into(), n.into());
         }
     }
+    let (left_key, right_key) = KeyExpr::pair(left_key, right_key);
+    let composite = matches!(left_key, KeyExpr::Parts(_));
     let combine_stage = stage.clone();
     let residual = check.map(|check| {
         let stage = stage.clone();
         ResidualFn::new(
             label(&json!({"predicate": check.predicate.to_json()})),
             move |m: Matched<'_, Value>| {
-                if check.key_conjuncts.is_some_and(|n| key_is_plain(m.key, n)) {
+                if check
+                    .key_conjuncts
+                    .is_some_and(|n| key_is_plain(m.key, n, composite))
+                {
                     return Ok(true);
                 }
                 holds(&stage, &check.predicate, m.row, true)
@@ -157,8 +233,8 @@ fn build(
         )
     });
     Operator::EquiJoin(JoinSpec {
-        left_key: key_fn(stage.clone(), left_ns, left_key),
-        right_key: key_fn(stage, right_ns, right_key),
+        left_key: key_fn(stage.clone(), left_ns, &left_json, left_key),
+        right_key: key_fn(stage, right_ns, &right_json, right_key),
         combine: CombineFn::new(label(&wire), move |l: &Value, r: &Value| {
             merge(l, r).map_err(|e| combine_stage.error(l, e))
         }),
@@ -167,10 +243,13 @@ fn build(
 }
 
 /// Whether a join key made of `n` `@eq` conjuncts (a plain value for one, a list of `n`
-/// for more) consists of plain values only, for which equal keys imply `@eq`.
-fn key_is_plain(key: &Value, n: usize) -> bool {
+/// for more) consists of plain values only, for which equal keys imply `@eq`. With
+/// `composite` (the keys are [`KeyExpr::Parts`]), a string key for `n ≥ 2` is the
+/// [`composite_text`] of strings, which are plain.
+fn key_is_plain(key: &Value, n: usize, composite: bool) -> bool {
     match (n, key) {
         (1, k) => is_plain(k),
+        (_, Value::String(_)) => composite,
         (_, Value::List(items)) => items.len() == n && items.iter().all(is_plain),
         _ => false,
     }
@@ -197,16 +276,92 @@ mod tests {
     #[test]
     fn only_plain_keys_should_skip_the_predicate() {
         let s = Value::string;
-        assert!(key_is_plain(&s("a"), 1));
+        assert!(key_is_plain(&s("a"), 1, false));
         assert!(key_is_plain(
             &Value::list(vec![s("a"), Value::Float(3.0)]),
-            2
+            2,
+            true
         ));
-        assert!(!key_is_plain(&Value::list(vec![s("a"), s("b")]), 1));
-        assert!(!key_is_plain(&Value::list(vec![s("a")]), 2));
-        assert!(!key_is_plain(&Value::Float(f64::NAN), 1));
-        assert!(!key_is_plain(&Value::Float(9_007_199_254_740_993.0), 1));
-        assert!(!key_is_plain(&Value::Null, 1));
-        assert!(!key_is_plain(&Value::map([("a", Value::Int(1))]), 1));
+        assert!(!key_is_plain(&Value::list(vec![s("a"), s("b")]), 1, true));
+        assert!(!key_is_plain(&Value::list(vec![s("a")]), 2, true));
+        assert!(!key_is_plain(&Value::Float(f64::NAN), 1, false));
+        assert!(!key_is_plain(
+            &Value::Float(9_007_199_254_740_993.0),
+            1,
+            false
+        ));
+        assert!(!key_is_plain(&Value::Null, 1, false));
+        assert!(!key_is_plain(&Value::map([("a", Value::Int(1))]), 1, false));
+        // A string for several conjuncts is plain only as the text of composite parts.
+        assert!(key_is_plain(&s("1:a1:b"), 2, true));
+        assert!(!key_is_plain(&s("1:a1:b"), 2, false));
+    }
+
+    #[test]
+    fn composite_text_should_be_short_and_only_for_strings() {
+        let s = Value::string;
+        let text = composite_text(&[s("app-1"), s("ns")]);
+        assert_eq!(text.as_deref(), Some("5:app-12:ns"));
+        assert!(text.is_some_and(|t| !t.is_heap_allocated()));
+        let long = "x".repeat(120);
+        assert_eq!(
+            composite_text(&[s(long.as_str()), s("")]).map(|t| t.len()),
+            Some(4 + 120 + 2)
+        );
+        assert_eq!(composite_text(&[s("a"), Value::Int(1)]), None);
+        assert_eq!(composite_text(&[Value::Null, s("a")]), None);
+    }
+
+    #[test]
+    fn composite_keys_should_match_as_their_lists_would() {
+        let paths = || Expr::compile_json(r#"["$.a", "$.b"]"#);
+        let (Ok(l), Ok(r)) = (paths(), paths()) else {
+            panic!("paths");
+        };
+        let (left, _) = KeyExpr::pair(l, r);
+        assert!(matches!(left, KeyExpr::Parts(_)));
+        let stage = Stage::new("n", "@join", &Clock::default(), false);
+        let key = |doc: &str| {
+            let doc = Value::from_json_str(doc).unwrap_or_default();
+            left.eval(&stage, &doc)
+        };
+        let docs = [
+            r#"{"a": "x", "b": "y"}"#,
+            r#"{"a": "x", "b": "y", "c": 1}"#,
+            r#"{"a": "1:x", "b": ""}"#,
+            r#"{"a": "", "b": "1:x"}"#,
+            r#"{"a": 1, "b": "y"}"#,
+            r#"{"a": 1.0, "b": "y"}"#,
+            r#"{"a": "1", "b": "y"}"#,
+            r#"{"a": ["x"], "b": "y"}"#,
+        ];
+        let keys: Vec<Value> = docs.iter().map(|d| key(d).unwrap_or_default()).collect();
+        // Equal exactly when the widened lists of the values are.
+        for (i, a) in docs.iter().enumerate() {
+            for (j, b) in docs.iter().enumerate() {
+                let list = |d: &str| {
+                    let doc = Value::from_json_str(d).unwrap_or_default();
+                    let items = ["a", "b"].map(|f| doc.get(f).cloned().unwrap_or_default());
+                    join_key(Value::list(items.to_vec()))
+                };
+                assert_eq!(keys[i] == keys[j], list(a) == list(b), "{a} vs {b}");
+            }
+        }
+        assert!(matches!(keys[0], Value::String(_)));
+        assert!(matches!(keys[4], Value::List(_)));
+        assert!(key(r#"{"a": "x"}"#).is_err_and(|e| e.is_field_not_found()));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn composite_text_should_tell_every_list_of_strings_apart(
+            a in proptest::collection::vec("[a1:]{0,3}", 0..4),
+            b in proptest::collection::vec("[a1:]{0,3}", 0..4),
+        ) {
+            let text = |l: &[String]| {
+                composite_text(&l.iter().map(|s| Value::string(s.as_str())).collect::<Vec<_>>())
+            };
+            proptest::prop_assert_eq!(text(&a) == text(&b), a == b);
+        }
     }
 }

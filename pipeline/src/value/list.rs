@@ -301,12 +301,19 @@ impl List {
             .map(|c| Piece {
                 chunk: Some(Arc::clone(c)),
                 edited: Vec::new(),
+                inner_boundary: false,
             })
             .collect();
         let mut len = old.len;
         for (at, item) in edits {
             let (j, offset) = locate(&pieces, at, item.is_some())?;
-            let owned = pieces.get_mut(j)?.items_mut();
+            let piece = pieces.get_mut(j)?;
+            // A chunk's items before its last are not boundaries; an item inserted after
+            // the last, or a boundary inserted anywhere, may end that.
+            if let Some(v) = item {
+                piece.inner_boundary |= offset == piece.items().len() || is_boundary(v);
+            }
+            let owned = piece.items_mut();
             match item {
                 Some(v) => {
                     owned.insert(offset, v.clone());
@@ -459,6 +466,10 @@ struct Piece {
     chunk: Option<Arc<Chunk>>,
     /// The items once edited.
     edited: Vec<Value>,
+    /// Whether the edits may have left a boundary item before the last of `edited`. While
+    /// not, and `edited` fits in a chunk, the edited items are still one run exactly when
+    /// their last item closes it, which [`rechunk`] then checks without reading the rest.
+    inner_boundary: bool,
 }
 
 impl Piece {
@@ -518,7 +529,8 @@ fn rechunk(pieces: Vec<Piece>) -> Vec<Arc<Chunk>> {
             // still exactly one run, and become its chunk as they are. (An emptied piece
             // never gets here: it neither closes a run nor is the last with items.)
             None if pending.is_empty()
-                && run_len(&piece.edited) == piece.edited.len()
+                && !piece.inner_boundary
+                && piece.edited.len() <= MAX_CHUNK
                 && (closes_run(&piece.edited) || Some(j) == last) =>
             {
                 chunks.push(Arc::new(Chunk::new(piece.edited)));
@@ -750,6 +762,41 @@ mod tests {
                 proptest::prop_assert!(next.items().eq(scratch.items()));
                 proptest::prop_assert_eq!(next.hash64(), scratch.hash64());
                 list = next;
+            }
+        }
+    }
+
+    #[test]
+    fn every_single_edit_should_chunk_as_a_fresh_list() {
+        let pool = pool();
+        // A list ending in a boundary item, so that appending after it makes that item
+        // an inner one.
+        let Some(end) = (60..pool.len()).find(|&i| is_boundary(&pool[i])) else {
+            panic!("no boundary item in the pool");
+        };
+        let items: Vec<&Value> = pool[..=end].iter().collect();
+        let list = List::collected(&items, None);
+        let inner = pool.iter().find(|v| !is_boundary(v));
+        let boundary = pool.iter().find(|v| is_boundary(v));
+        for at in 0..=items.len() {
+            let mut edits = vec![(at, inner), (at, boundary)];
+            if at < items.len() {
+                edits.push((at, None));
+            }
+            for (at, item) in edits {
+                let mut expected = items.clone();
+                match item {
+                    Some(v) => expected.insert(at, v),
+                    None => {
+                        expected.remove(at);
+                    }
+                }
+                let Some(next) = List::edited(&list, [(at, item)]) else {
+                    panic!("edit at {at} refused");
+                };
+                let scratch = List::collected(&expected, None);
+                assert_eq!(chunk_lens(&next), chunk_lens(&scratch), "edit at {at}");
+                assert_eq!(next.hash64(), scratch.hash64(), "edit at {at}");
             }
         }
     }
