@@ -73,7 +73,7 @@ use crate::clock::Clock;
 use crate::error::EvalError;
 use crate::expr::{EvalContext, Expr};
 use crate::path::{Path, PathError};
-use crate::value::{Object, Str, Value, canonical_json, intern};
+use crate::value::{Object, Str, Value, canonical_json, intern, key_hash};
 
 /// An operator failed on a document: which stage, which document, and why.
 #[derive(Clone, Debug, thiserror::Error)]
@@ -355,9 +355,10 @@ pub fn wrap(name: &str) -> Operator<Value> {
     // Interned once here, so that no row pays for interning it and lookups of `name` (the
     // join's key functions) find it by pointer.
     let key = intern(name);
+    let hash = key_hash(&key);
     let projection = json!({"$.": {"@dict": {name: "$."}}});
     helper(projection, move |doc| {
-        Value::Map(Object::from_interned([(Arc::clone(&key), doc.clone())]))
+        Value::Map(Object::single(&key, hash, doc.clone()))
     })
 }
 

@@ -547,7 +547,26 @@ fn key_cmp(a: &str, b: &str) -> Ordering {
 
 #[inline]
 fn entry_hash(k: &str, v: &Value) -> u64 {
-    mix(hash_str(k), v.hash64())
+    mix(key_hash(k), v.hash64())
+}
+
+/// A map key's part of its entries' hashes, for builders that hash their keys once
+/// ([`Object::from_sorted_keys`], [`Object::single`]).
+#[inline]
+pub(crate) fn key_hash(k: &str) -> u64 {
+    hash_str(k)
+}
+
+/// Whether the keys are strictly increasing in map order (sorted, no duplicates), as
+/// [`Object::from_sorted_keys`] needs them.
+pub(crate) fn keys_strictly_sorted<'a>(keys: impl IntoIterator<Item = &'a Str>) -> bool {
+    let mut keys = keys.into_iter().peekable();
+    while let (Some(a), Some(b)) = (keys.next(), keys.peek()) {
+        if key_cmp(a, b) != Ordering::Less {
+            return false;
+        }
+    }
+    true
 }
 
 /// Up to this many entries, a lookup scans for a pointer-equal key before binary
@@ -601,6 +620,28 @@ impl Object {
     #[inline]
     pub(crate) fn from_interned(entries: impl IntoIterator<Item = (Str, Value)>) -> Object {
         Object::from_interned_entries(entries.into_iter().collect())
+    }
+
+    /// The map of `keys` (strictly increasing, each with its [`key_hash`]) and `values`, in
+    /// order: what [`from_interned`](Self::from_interned) builds from the pairs, without
+    /// sorting or hashing the keys again. Extra keys or values are ignored.
+    pub(crate) fn from_sorted_keys(keys: &[(Str, u64)], values: SmallVec<[Value; 8]>) -> Object {
+        let entry_sum = keys.iter().zip(&values).fold(0u64, |acc, ((_, h), v)| {
+            acc.wrapping_add(mix(*h, v.hash64()))
+        });
+        Object::from_parts(
+            entry_sum,
+            keys.iter().map(|(k, _)| Arc::clone(k)).zip(values),
+        )
+    }
+
+    /// The map of one entry: `key` (with its [`key_hash`]) and `value`.
+    #[inline]
+    pub(crate) fn single(key: &Str, key_hash: u64, value: Value) -> Object {
+        Object::from_parts(
+            mix(key_hash, value.hash64()),
+            std::iter::once((Arc::clone(key), value)),
+        )
     }
 
     /// [`from_interned`](Self::from_interned) for entries already gathered in an

@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use super::{Expr, Node, PathArg};
-use crate::value::{Entries, Object, Str, Value};
+use crate::value::{Object, Str, Value, key_hash, keys_strictly_sorted};
 
 /// An expression made only of constants, list and map literals, and reads of whole
 /// top-level document fields (`"$.field"`), each field replaced by its index in a list of
@@ -26,8 +26,9 @@ pub(crate) enum Template {
     Field(usize),
     /// A list literal.
     List(Vec<Template>),
-    /// A map literal; its keys interned and sorted, as the compiled expression keeps them.
-    Dict(Vec<(Str, Template)>),
+    /// A map literal; its keys interned and strictly increasing (as the compiled expression
+    /// keeps them), each with its hash.
+    Dict(Vec<(Str, u64)>, Vec<Template>),
 }
 
 impl Template {
@@ -47,12 +48,21 @@ impl Template {
                     .map(|n| Template::of_node(n, fields))
                     .collect::<Option<_>>()?,
             ),
-            Node::Dict(entries) => Template::Dict(
-                entries
-                    .iter()
-                    .map(|(k, n)| Some((Arc::clone(k), Template::of_node(n, fields)?)))
-                    .collect::<Option<_>>()?,
-            ),
+            Node::Dict(entries) => {
+                if !keys_strictly_sorted(entries.iter().map(|(k, _)| k)) {
+                    return None;
+                }
+                Template::Dict(
+                    entries
+                        .iter()
+                        .map(|(k, _)| (Arc::clone(k), key_hash(k)))
+                        .collect(),
+                    entries
+                        .iter()
+                        .map(|(_, n)| Template::of_node(n, fields))
+                        .collect::<Option<_>>()?,
+                )
+            }
             Node::GetField(PathArg::Const(path)) => {
                 let field = path.single_field()?;
                 Template::Field(fields.iter().position(|f| &**f == field)?)
@@ -71,7 +81,7 @@ impl Template {
                 }
             }
             Template::List(items) => items.iter().for_each(|t| t.mark_fields(used)),
-            Template::Dict(entries) => entries.iter().for_each(|(_, t)| t.mark_fields(used)),
+            Template::Dict(_, values) => values.iter().for_each(|t| t.mark_fields(used)),
         }
     }
 
@@ -83,13 +93,10 @@ impl Template {
             Template::Const(v) => v.clone(),
             Template::Field(i) => values.get(*i).cloned().unwrap_or_default(),
             Template::List(items) => Value::list(items.iter().map(|t| t.fill(values)).collect()),
-            Template::Dict(entries) => {
-                let mut out = Entries::with_capacity(entries.len());
-                for (k, t) in entries {
-                    out.push((Arc::clone(k), t.fill(values)));
-                }
-                Value::Map(Object::from_interned_entries(out))
-            }
+            Template::Dict(keys, templates) => Value::Map(Object::from_sorted_keys(
+                keys,
+                templates.iter().map(|t| t.fill(values)).collect(),
+            )),
         }
     }
 }

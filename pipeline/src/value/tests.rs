@@ -213,6 +213,25 @@ mod interned_vs_fresh {
             let keys: Vec<&str> = af.keys().map(|k| &**k).collect();
             let want: Vec<&str> = ma.keys().map(String::as_str).collect();
             prop_assert_eq!(keys, want);
+            // The builders from sorted, pre-hashed keys build the same maps.
+            let sorted: Vec<(Str, u64)> = ma.keys().map(|k| (intern(k), key_hash(k))).collect();
+            prop_assert!(keys_strictly_sorted(sorted.iter().map(|(k, _)| k)));
+            let built = Object::from_sorted_keys(&sorted, ma.values().map(|v| Value::Int(*v)).collect());
+            prop_assert_eq!(&built, &ai);
+            prop_assert_eq!(built.hash64(), ai.hash64());
+            if let Some((k, v)) = ma.iter().next() {
+                let one = Object::single(&intern(k), key_hash(k), Value::Int(*v));
+                let want = Object::from_entries([(k.as_str(), Value::Int(*v))]);
+                prop_assert_eq!(one.hash64(), want.hash64());
+                prop_assert_eq!(one, want);
+            }
+            if a.len() >= 2 {
+                let unsorted: Vec<Str> = a.iter().rev().map(|(k, _)| intern(k)).collect();
+                prop_assert_eq!(
+                    keys_strictly_sorted(&unsorted),
+                    a.windows(2).all(|w| w[1].0 < w[0].0)
+                );
+            }
             for k in probes.iter().chain(a.iter().map(|(k, _)| k)) {
                 let want = ma.get(k).map(|v| Value::Int(*v));
                 for m in [&ai, &af] {
