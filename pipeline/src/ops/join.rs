@@ -11,6 +11,10 @@
 //! match here. The converse need not hold (`{"a": 1}` and `{"a": 1.0}` match but are not
 //! `@eq`), which is why automatically detected joins still check their predicate: inside
 //! the join ([`equi_join_checked`], skipped for plain keys) or in a select after it.
+//!
+//! A composite key (both sides a list of paths, as the automatic key of several `@eq`s is)
+//! whose values are all strings is represented as one string rather than a list (see
+//! [`composite_text`]): it matches exactly where the lists would, and costs no allocation.
 
 use deltaloop_engine::{CombineFn, JoinSpec, KeyFn, Matched, Operator, ResidualFn};
 use serde_json::{Value as Json, json};
