@@ -547,7 +547,14 @@ fn key_cmp(a: &str, b: &str) -> Ordering {
 
 #[inline]
 fn entry_hash(k: &str, v: &Value) -> u64 {
-    mix(key_hash(k), v.hash64())
+    hashed_entry(key_hash(k), v)
+}
+
+/// [`entry_hash`] of a key whose [`key_hash`] is already known: a map's hash is the sum of
+/// these over its entries.
+#[inline]
+fn hashed_entry(key_hash: u64, v: &Value) -> u64 {
+    mix(key_hash, v.hash64())
 }
 
 /// A map key's part of its entries' hashes, for builders that hash their keys once
@@ -560,13 +567,12 @@ pub(crate) fn key_hash(k: &str) -> u64 {
 /// Whether the keys are strictly increasing in map order (sorted, no duplicates), as
 /// [`Object::from_sorted_keys`] needs them.
 pub(crate) fn keys_strictly_sorted<'a>(keys: impl IntoIterator<Item = &'a Str>) -> bool {
-    let mut keys = keys.into_iter().peekable();
-    while let (Some(a), Some(b)) = (keys.next(), keys.peek()) {
-        if key_cmp(a, b) != Ordering::Less {
-            return false;
-        }
-    }
-    true
+    let mut previous: Option<&Str> = None;
+    keys.into_iter().all(|k| {
+        let increasing = previous.is_none_or(|p| key_cmp(p, k) == Ordering::Less);
+        previous = Some(k);
+        increasing
+    })
 }
 
 /// Up to this many entries, a lookup scans for a pointer-equal key before binary
@@ -576,9 +582,7 @@ const POINTER_SCAN_MAX: usize = 16;
 
 /// Whether the entries' keys are strictly increasing (sorted, no duplicates).
 fn strictly_sorted(entries: &[(Str, Value)]) -> bool {
-    entries
-        .windows(2)
-        .all(|w| matches!(w, [(a, _), (b, _)] if key_cmp(a, b) == Ordering::Less))
+    keys_strictly_sorted(entries.iter().map(|(k, _)| k))
 }
 
 impl Default for Object {
@@ -627,7 +631,7 @@ impl Object {
     /// sorting or hashing the keys again. Extra keys or values are ignored.
     pub(crate) fn from_sorted_keys(keys: &[(Str, u64)], values: SmallVec<[Value; 8]>) -> Object {
         let entry_sum = keys.iter().zip(&values).fold(0u64, |acc, ((_, h), v)| {
-            acc.wrapping_add(mix(*h, v.hash64()))
+            acc.wrapping_add(hashed_entry(*h, v))
         });
         Object::from_parts(
             entry_sum,
@@ -639,7 +643,7 @@ impl Object {
     #[inline]
     pub(crate) fn single(key: &Str, key_hash: u64, value: Value) -> Object {
         Object::from_parts(
-            mix(key_hash, value.hash64()),
+            hashed_entry(key_hash, &value),
             std::iter::once((Arc::clone(key), value)),
         )
     }
