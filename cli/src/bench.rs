@@ -61,7 +61,7 @@ pub(crate) enum Engine {
     #[default]
     Deltaloop,
     /// deltaloop's engine, then the same run on the differential-dataflow backend as a
-    /// baseline (`dd_*` figures and `speedup_vs_dd_*` ratios); generated workloads only.
+    /// baseline (`dd_*` figures and `speedup_vs_dd_*` ratios), in every mode.
     Dd,
 }
 
@@ -161,18 +161,6 @@ pub(crate) struct ReplayArgs {
     pub(crate) common: CommonArgs,
 }
 
-/// Refuses `--engine dd` in the modes that do not run the baseline (`mode`).
-fn check_engine(common: &CommonArgs, mode: &str) -> anyhow::Result<()> {
-    if common.engine == Engine::Dd {
-        bail!(
-            "--engine dd: {mode} does not run the differential-dataflow baseline; \
-             it runs with the generated workloads (bench endpoints, service-health, \
-             configmap-deployment)"
-        );
-    }
-    Ok(())
-}
-
 /// Runs `deltaloop bench`.
 pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     match &args.command {
@@ -181,7 +169,6 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         BenchCommand::ConfigmapDeployment(a) => workload_run(Shape::ConfigmapDeployment, a),
         BenchCommand::Scaling(a) => scaling_run(a),
         BenchCommand::Replay(a) => {
-            check_engine(&a.common, "bench replay")?;
             let r = replay::run(a)?;
             report::print(&r, a.common.json, report::replay_text)?;
             Ok(exit_code(&r))
@@ -218,7 +205,6 @@ fn workload_run(shape: Shape, a: &WorkloadArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn scaling_run(a: &ScalingArgs) -> anyhow::Result<ExitCode> {
-    check_engine(&a.common, "bench scaling")?;
     let shape = match a.workload {
         WorkloadName::Endpoints => Shape::Endpoints,
         WorkloadName::ServiceHealth => Shape::ServiceHealth,

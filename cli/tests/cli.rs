@@ -668,24 +668,73 @@ fn bench_with_engine_dd_should_run_the_dataflow_baseline_on_the_same_events() {
 }
 
 #[test]
-fn bench_modes_without_the_baseline_should_refuse_engine_dd() {
-    for mode in [
-        &["scaling", "--sizes", "100"][..],
-        &["replay", "x.yaml", "--events", "e.jsonl"],
-    ] {
-        let out = deltaloop()
-            .arg("bench")
-            .args(mode)
-            .args(["--engine", "dd"])
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{mode:?}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            err.contains("--engine dd") && err.contains("generated workloads"),
-            "{err}"
-        );
+fn bench_scaling_and_replay_with_engine_dd_should_run_the_baseline_too() {
+    let r = bench_json(&[
+        "scaling", "--sizes", "400,800", "--events", "50", "--engine", "dd", "--json",
+    ]);
+    assert_eq!(r["engine"], "deltaloop+dd", "{r}");
+    assert_eq!(r["checksum_ok"], true, "{r}");
+    for row in r["sizes"].as_array().unwrap() {
+        assert_eq!(row["dd_checksum_ok"], true, "{r}");
+        for key in [
+            "dd_single_p50_us",
+            "dd_mean_vs_first",
+            "speedup_vs_dd_single_p50",
+        ] {
+            assert!(row[key].as_f64().is_some_and(|v| v > 0.0), "{key}: {r}");
+        }
     }
+
+    let dir = std::env::temp_dir().join(format!("deltaloop-bench-dd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("endpoints.jsonl");
+    let log_arg = log.display().to_string();
+    let generated = bench_json(&[
+        "endpoints",
+        "--services",
+        "20",
+        "--pods",
+        "400",
+        "--events",
+        "100",
+        "--batch-events",
+        "1000",
+        "--snapshot-events",
+        "0",
+        "--write-events",
+        &log_arg,
+        "--json",
+    ]);
+    let pipeline = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/pipelines/endpoints.yaml")
+        .display()
+        .to_string();
+    let r = bench_json(&[
+        "replay", &pipeline, "--events", &log_arg, "--engine", "dd", "--json",
+    ]);
+    assert_eq!(r["engine"], "deltaloop+dd", "{r}");
+    // Both engines replayed the generated log to the generator's own output.
+    for prefix in ["", "dd_"] {
+        assert_eq!(r[format!("{prefix}checksum_ok")], true, "{r}");
+        assert_eq!(
+            r[format!("{prefix}output_rows")],
+            generated["output_rows"],
+            "{r}"
+        );
+        assert_eq!(r[format!("{prefix}single_steps")], 100, "{r}");
+        assert_eq!(r[format!("{prefix}batch1000_steps")], 1, "{r}");
+    }
+    assert_eq!(r["dd_checksum"], generated["checksum"], "{r}");
+    for key in [
+        "dd_load_ms",
+        "dd_step_p50_us",
+        "speedup_vs_dd_load",
+        "speedup_vs_dd_single_p50",
+        "speedup_vs_dd_events_per_s",
+    ] {
+        assert!(r[key].as_f64().is_some_and(|v| v > 0.0), "{key}: {r}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 // ---------------------------------------------------------------------------------------

@@ -20,9 +20,9 @@ use deltaloop_pipeline::{
 };
 use serde_json::json;
 
-use super::ScalingArgs;
 use super::report::Report;
 use super::workload::{Event, EventKind, Generator, Params, Shape};
+use super::{Engine, ScalingArgs};
 
 /// A pipeline compiled twice: incrementalized, and as the snapshot circuit.
 pub(crate) struct Compiled {
@@ -611,34 +611,34 @@ fn dataflow_baseline(
     check(r, "dd_", &runner, compiled, |scratch| {
         from_scratch(scratch, &g, &compiled.output).map(|(z, _)| z)
     })?;
-    let ratio = |ours: &str, theirs: &str, time: bool| {
-        r.f64(ours)
-            .zip(r.f64(theirs))
-            .map(|(o, t)| if time { t / o } else { o / t })
-    };
-    let ratios = [
-        ("speedup_vs_dd_load", ratio("load_ms", "dd_load_ms", true)),
-        (
-            "speedup_vs_dd_single_p50",
-            ratio("single_p50_us", "dd_single_p50_us", true),
-        ),
-        (
-            "speedup_vs_dd_single_p99",
-            ratio("single_p99_us", "dd_single_p99_us", true),
-        ),
-        (
-            "speedup_vs_dd_batch100",
-            ratio("batch100_events_per_s", "dd_batch100_events_per_s", false),
-        ),
-        (
-            "speedup_vs_dd_batch1000",
-            ratio("batch1000_events_per_s", "dd_batch1000_events_per_s", false),
-        ),
-    ];
-    for (key, value) in ratios {
-        r.put_f(key, value);
-    }
+    put_speedups(r, WORKLOAD_SPEEDUPS);
     Ok(())
+}
+
+/// A figure compared with the dd baseline: `(speedup name, deltaloop's key, is it a
+/// time)`. The baseline's key is `dd_` + deltaloop's, the ratio's `speedup_vs_dd_` + name.
+pub(crate) type Speedup = (&'static str, &'static str, bool);
+
+/// The figures of a generated workload compared with the dd baseline.
+const WORKLOAD_SPEEDUPS: &[Speedup] = &[
+    ("load", "load_ms", true),
+    ("single_p50", "single_p50_us", true),
+    ("single_p99", "single_p99_us", true),
+    ("batch100", "batch100_events_per_s", false),
+    ("batch1000", "batch1000_events_per_s", false),
+];
+
+/// Reports deltaloop's speedup over the dd baseline for each of `figures`: the
+/// baseline's time over deltaloop's, or for a throughput deltaloop's over the baseline's
+/// (`null` when either is missing).
+pub(crate) fn put_speedups(r: &mut Report, figures: &[Speedup]) {
+    for &(name, ours, time) in figures {
+        let ratio = r
+            .f64(ours)
+            .zip(r.f64(&format!("dd_{ours}")))
+            .map(|(o, t)| if time { t / o } else { o / t });
+        r.put_f(&format!("speedup_vs_dd_{name}"), ratio);
+    }
 }
 
 /// Compares the incremental runner's integrated output with a from-scratch evaluation and
@@ -662,11 +662,20 @@ pub(crate) fn check(
     Ok(())
 }
 
-/// `bench scaling`: load and single-event steps at every size.
+/// `bench scaling`: load and single-event steps at every size, and with `--engine dd` the
+/// differential-dataflow baseline's at every size too (`dd_*` keys in each size's row).
 pub(crate) fn scaling(shape: Shape, a: &ScalingArgs) -> anyhow::Result<Report> {
+    let dataflow = a.common.engine == Engine::Dd;
     let mut r = Report::default();
     r.put("workload", shape.name());
-    r.put("engine", "deltaloop");
+    r.put(
+        "engine",
+        if dataflow {
+            "deltaloop+dd"
+        } else {
+            "deltaloop"
+        },
+    );
     r.put("events", a.events);
     r.put("seed", a.seed);
     match a.services {
@@ -675,7 +684,9 @@ pub(crate) fn scaling(shape: Shape, a: &ScalingArgs) -> anyhow::Result<Report> {
     }
     let mut rows = Vec::new();
     let mut all_ok = true;
+    // The first size's (p50, mean), deltaloop's and the baseline's.
     let mut first: Option<(f64, f64)> = None;
+    let mut dd_first: Option<(f64, f64)> = None;
     for &pods in &a.sizes {
         let services = a
             .services
@@ -690,33 +701,62 @@ pub(crate) fn scaling(shape: Shape, a: &ScalingArgs) -> anyhow::Result<Report> {
             batch_events: 0,
             snapshot_events: 0,
             write_events: None,
-            dataflow: false,
+            dataflow,
         };
         let reset = reset_peak_rss();
         let one = run(shape, &plan)?;
-        let p50 = one.f64("single_p50_us");
-        let mean = one.f64("single_mean_us");
-        if first.is_none() {
-            first = p50.zip(mean);
+        let ok = |key: &str| one.get(key) == Some(&serde_json::Value::Bool(true));
+        let mut row = json!({ "pods": pods, "services": services });
+        all_ok &= ok("checksum_ok");
+        scaling_row(&mut row, &one, "", &mut first, reset);
+        if dataflow {
+            all_ok &= ok("dd_checksum_ok");
+            scaling_row(&mut row, &one, "dd_", &mut dd_first, reset);
+            row["speedup_vs_dd_single_p50"] = json!(
+                one.f64("dd_single_p50_us")
+                    .zip(one.f64("single_p50_us"))
+                    .map(|(t, o)| t / o)
+            );
         }
-        let ok = one.get("checksum_ok") == Some(&serde_json::Value::Bool(true));
-        all_ok &= ok;
-        rows.push(json!({
-            "pods": pods,
-            "services": services,
-            "load_ms": one.get("load_ms"),
-            "single_p50_us": p50,
-            "single_p99_us": one.get("single_p99_us"),
-            "single_max_us": one.get("single_max_us"),
-            "single_mean_us": mean,
-            "single_events_per_s": one.get("single_events_per_s"),
-            "p50_vs_first": first.zip(p50).map(|((f, _), p)| p / f),
-            "mean_vs_first": first.zip(mean).map(|((_, f), m)| m / f),
-            "peak_rss_mib": if reset { one.get("peak_rss_mib").cloned() } else { None },
-            "checksum_ok": ok,
-        }));
+        rows.push(row);
     }
     r.put("sizes", serde_json::Value::Array(rows));
     r.put("checksum_ok", all_ok);
     Ok(r)
+}
+
+/// Copies one engine's figures of a size's run `one` (keys prefixed by `prefix`) into the
+/// size's `row`, with the per-event cost relative to the first size (`first`, set by the
+/// first call). The peak RSS is left out when it could not be reset between sizes.
+fn scaling_row(
+    row: &mut serde_json::Value,
+    one: &Report,
+    prefix: &str,
+    first: &mut Option<(f64, f64)>,
+    rss_reset: bool,
+) {
+    let key = |k: &str| format!("{prefix}{k}");
+    let p50 = one.f64(&key("single_p50_us"));
+    let mean = one.f64(&key("single_mean_us"));
+    if first.is_none() {
+        *first = p50.zip(mean);
+    }
+    for k in [
+        "load_ms",
+        "single_p50_us",
+        "single_p99_us",
+        "single_max_us",
+        "single_mean_us",
+        "single_events_per_s",
+        "checksum_ok",
+    ] {
+        row[key(k)] = one.get(&key(k)).cloned().unwrap_or_default();
+    }
+    row[key("p50_vs_first")] = json!(first.zip(p50).map(|((f, _), p)| p / f));
+    row[key("mean_vs_first")] = json!(first.zip(mean).map(|((_, f), m)| m / f));
+    row[key("peak_rss_mib")] = if rss_reset {
+        one.get(&key("peak_rss_mib")).cloned().unwrap_or_default()
+    } else {
+        serde_json::Value::Null
+    };
 }

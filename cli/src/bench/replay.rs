@@ -7,6 +7,10 @@
 //! upsert of the same object (a delete + re-create) counts once. Steps of exactly one event
 //! give the `single_*` figures, steps of 100 and 1000 events the `batch100_*` and
 //! `batch1000_*` ones; every step after the load counts in the `step_*` figures.
+//!
+//! With `--engine dd` the same log is replayed a second time, from a fresh start, through
+//! the snapshot circuit on the differential-dataflow backend: its figures are reported as
+//! `dd_*`, deltaloop's speedups over it as `speedup_vs_dd_*`.
 
 use std::collections::BTreeMap;
 
@@ -14,9 +18,12 @@ use anyhow::{Context as _, anyhow};
 use deltaloop_engine::ZSet;
 use deltaloop_pipeline::Value;
 
-use super::ReplayArgs;
-use super::driver::{Measured, Phase, Progress, check, compile, peak_rss_mib};
+use super::driver::{
+    Compiled, Measured, Phase, Progress, Speedup, check, compile, peak_rss_mib, put_speedups,
+    reset_peak_rss,
+};
 use super::report::Report;
+use super::{Engine, ReplayArgs};
 use crate::bind::output_name;
 use crate::files::{infer_inputs, load_documents, load_pipeline, push_new};
 use crate::steps::{self, Live};
@@ -47,7 +54,16 @@ fn count_events(events: &[steps::Event]) -> usize {
     n
 }
 
-/// Runs the replay and returns its report.
+/// A replay's inputs: the compiled pipeline and the parsed log.
+struct Replay<'a> {
+    args: &'a ReplayArgs,
+    compiled: Compiled,
+    log: Vec<steps::Step>,
+}
+
+/// Runs the replay and returns its report: deltaloop's figures and, with `--engine dd`,
+/// the differential-dataflow baseline's on the same steps (`dd_*`, and deltaloop's
+/// speedups `speedup_vs_dd_*`).
 pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<Report> {
     let mut progress = Progress::new();
     let file = load_pipeline(&args.pipeline)?;
@@ -69,102 +85,155 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<Report> {
     }
     let output = output_name(&file, args.output.as_deref());
     let compiled = compile(&file.pipeline, &file.name(), &names, &output)?;
-    let mut runner = Measured::new(&compiled)?;
-    let mut live = Live::default();
+    let replay = Replay {
+        args,
+        compiled,
+        log,
+    };
+    let dataflow = args.common.engine == Engine::Dd;
 
     let mut r = Report::default();
     r.put("pipeline", args.pipeline.display().to_string());
     r.put("events_file", args.events.display().to_string());
-    r.put("engine", "deltaloop");
-
-    // The initial load: the --input documents and step 0 of the log.
-    let mut initial: BTreeMap<String, ZSet<Value>> = BTreeMap::new();
-    let mut load_rows = 0usize;
-    for input in &args.inputs {
-        if let Some(path) = &input.file {
-            let z = initial.entry(input.kind.clone()).or_default();
-            for d in load_documents(path)? {
-                live.insert(&input.kind, &d);
-                z.insert(d, 1);
-                load_rows += 1;
-            }
-        }
-    }
-    let mut rest = log.as_slice();
-    if let Some((first, tail)) = log.split_first()
-        && first.number == 0
-    {
-        for (kind, z) in live.apply(&args.events, &first.events)? {
-            initial.entry(kind).or_default().add_assign(&z);
-        }
-        load_rows += first.events.len();
-        rest = tail;
-    }
-    if load_rows > 0 {
-        progress.show("load", 0, load_rows);
-        let (kinds, zs): (Vec<String>, Vec<ZSet<Value>>) =
-            initial.iter().map(|(k, z)| (k.clone(), z.clone())).unzip();
-        let t = runner
-            .step(kinds.iter().map(String::as_str).zip(zs))
-            .context("initial load")?
-            // Free the load's intermediate Z-sets now (see the driver's docs).
-            + runner.step(std::iter::empty()).context("initial load")?;
-        r.put("load_rows", load_rows);
-        r.put_f("load_ms", Some(t.as_secs_f64() * 1e3));
-        #[allow(clippy::cast_precision_loss)]
-        r.put_f(
-            "load_rows_per_s",
-            Some(load_rows as f64 / t.as_secs_f64().max(1e-9)),
-        );
-    }
-    // The sum of every input delta: the live documents, for the final check.
-    let mut total = initial;
-
-    let (mut all, mut single, mut b100, mut b1000) = (
-        Phase::default(),
-        Phase::default(),
-        Phase::default(),
-        Phase::default(),
+    r.put(
+        "engine",
+        if dataflow {
+            "deltaloop+dd"
+        } else {
+            "deltaloop"
+        },
     );
-    for (i, step) in rest.iter().enumerate() {
-        if i % 256 == 0 {
-            progress.show("steps", i, rest.len());
+    replay.measure(&mut r, "", Measured::new(&replay.compiled)?, &mut progress)?;
+    if dataflow {
+        let reset = reset_peak_rss();
+        replay.measure(
+            &mut r,
+            "dd_",
+            Measured::dataflow(&replay.compiled)?,
+            &mut progress,
+        )?;
+        if !reset {
+            r.put_f("dd_peak_rss_mib", None);
         }
-        let n = count_events(&step.events);
-        let deltas = live.apply(&args.events, &step.events)?;
-        for (k, z) in &deltas {
-            total.entry(k.clone()).or_default().add_assign(z);
-        }
-        let (kinds, zs): (Vec<String>, Vec<ZSet<Value>>) = deltas.into_iter().unzip();
-        let t = runner
-            .step(kinds.iter().map(String::as_str).zip(zs))
-            .with_context(|| format!("step {} of {}", step.number, args.events.display()))?;
-        all.record(t, n);
-        match n {
-            1 => single.record(t, n),
-            100 => b100.record(t, n),
-            1000 => b1000.record(t, n),
-            _ => {}
-        }
+        put_speedups(&mut r, REPLAY_SPEEDUPS);
     }
-    r.put("steps", all.steps());
-    r.put("events", all.events());
-    r.put_f("step_p50_us", all.quantile_us(0.5));
-    r.put_f("step_p99_us", all.quantile_us(0.99));
-    r.put_f("step_max_us", all.quantile_us(1.0));
-    r.put_f("events_per_s", all.events_per_s());
-    single.report(&mut r, "single", true);
-    b100.report(&mut r, "batch100", false);
-    b1000.report(&mut r, "batch1000", false);
-    r.put_f("peak_rss_mib", peak_rss_mib());
-
-    progress.show("checking", 0, 1);
-    check(&mut r, "", &runner, &compiled, |scratch| {
-        let mut out = scratch
-            .step(total.iter().map(|(k, z)| (k.as_str(), z.clone())))
-            .map_err(|e| anyhow!(e))?;
-        Ok(out.remove(&compiled.output).unwrap_or_default())
-    })?;
     progress.done();
     Ok(r)
+}
+
+/// The figures of a replay compared with the dd baseline.
+const REPLAY_SPEEDUPS: &[Speedup] = &[
+    ("load", "load_ms", true),
+    ("step_p50", "step_p50_us", true),
+    ("events_per_s", "events_per_s", false),
+    ("single_p50", "single_p50_us", true),
+    ("single_p99", "single_p99_us", true),
+    ("batch100", "batch100_events_per_s", false),
+    ("batch1000", "batch1000_events_per_s", false),
+];
+
+impl Replay<'_> {
+    /// Replays the log through `runner`: the initial load, every step, the peak RSS and
+    /// the final check, reported with keys prefixed by `prefix`.
+    fn measure(
+        &self,
+        r: &mut Report,
+        prefix: &str,
+        mut runner: Measured,
+        progress: &mut Progress,
+    ) -> anyhow::Result<()> {
+        let args = self.args;
+        let key = |k: &str| format!("{prefix}{k}");
+        let mut live = Live::default();
+
+        // The initial load: the --input documents and step 0 of the log.
+        let mut initial: BTreeMap<String, ZSet<Value>> = BTreeMap::new();
+        let mut load_rows = 0usize;
+        for input in &args.inputs {
+            if let Some(path) = &input.file {
+                let z = initial.entry(input.kind.clone()).or_default();
+                for d in load_documents(path)? {
+                    live.insert(&input.kind, &d);
+                    z.insert(d, 1);
+                    load_rows += 1;
+                }
+            }
+        }
+        let mut rest = self.log.as_slice();
+        if let Some((first, tail)) = self.log.split_first()
+            && first.number == 0
+        {
+            for (kind, z) in live.apply(&args.events, &first.events)? {
+                initial.entry(kind).or_default().add_assign(&z);
+            }
+            load_rows += first.events.len();
+            rest = tail;
+        }
+        if load_rows > 0 {
+            progress.show(&key("load"), 0, load_rows);
+            let (kinds, zs): (Vec<String>, Vec<ZSet<Value>>) =
+                initial.iter().map(|(k, z)| (k.clone(), z.clone())).unzip();
+            let t = runner
+                .step(kinds.iter().map(String::as_str).zip(zs))
+                .context("initial load")?
+                // Free the load's intermediate Z-sets now (see the driver's docs).
+                + runner.step(std::iter::empty()).context("initial load")?;
+            r.put(&key("load_rows"), load_rows);
+            r.put_f(&key("load_ms"), Some(t.as_secs_f64() * 1e3));
+            #[allow(clippy::cast_precision_loss)]
+            r.put_f(
+                &key("load_rows_per_s"),
+                Some(load_rows as f64 / t.as_secs_f64().max(1e-9)),
+            );
+        }
+        // The sum of every input delta: the live documents, for the final check.
+        let mut total = initial;
+
+        let (mut all, mut single, mut b100, mut b1000) = (
+            Phase::default(),
+            Phase::default(),
+            Phase::default(),
+            Phase::default(),
+        );
+        for (i, step) in rest.iter().enumerate() {
+            if i % 256 == 0 {
+                progress.show(&key("steps"), i, rest.len());
+            }
+            let n = count_events(&step.events);
+            let deltas = live.apply(&args.events, &step.events)?;
+            for (k, z) in &deltas {
+                total.entry(k.clone()).or_default().add_assign(z);
+            }
+            let (kinds, zs): (Vec<String>, Vec<ZSet<Value>>) = deltas.into_iter().unzip();
+            let t = runner
+                .step(kinds.iter().map(String::as_str).zip(zs))
+                .with_context(|| format!("step {} of {}", step.number, args.events.display()))?;
+            all.record(t, n);
+            match n {
+                1 => single.record(t, n),
+                100 => b100.record(t, n),
+                1000 => b1000.record(t, n),
+                _ => {}
+            }
+        }
+        r.put(&key("steps"), all.steps());
+        r.put(&key("events"), all.events());
+        r.put_f(&key("step_p50_us"), all.quantile_us(0.5));
+        r.put_f(&key("step_p99_us"), all.quantile_us(0.99));
+        r.put_f(&key("step_max_us"), all.quantile_us(1.0));
+        r.put_f(&key("events_per_s"), all.events_per_s());
+        single.report(r, &key("single"), true);
+        b100.report(r, &key("batch100"), false);
+        b1000.report(r, &key("batch1000"), false);
+        r.put_f(&key("peak_rss_mib"), peak_rss_mib());
+
+        progress.show(&key("checking"), 0, 1);
+        let compiled = &self.compiled;
+        check(r, prefix, &runner, compiled, |scratch| {
+            let mut out = scratch
+                .step(total.iter().map(|(k, z)| (k.as_str(), z.clone())))
+                .map_err(|e| anyhow!(e))?;
+            Ok(out.remove(&compiled.output).unwrap_or_default())
+        })
+    }
 }

@@ -62,13 +62,18 @@ pub(crate) fn print(r: &Report, json: bool, text: fn(&Report) -> String) -> anyh
 }
 
 fn num(r: &Report, key: &str) -> String {
-    match r.get(key) {
-        Some(Json::Number(n)) => {
+    r.get(key).map_or("-".into(), num_text)
+}
+
+/// A field's text: floats as [`human`], integers, strings and booleans as they are.
+fn num_text(value: &Json) -> String {
+    match value {
+        Json::Number(n) => {
             let v = n.as_f64().unwrap_or_default();
             if n.is_f64() { human(v) } else { n.to_string() }
         }
-        Some(Json::String(s)) => s.clone(),
-        Some(Json::Bool(b)) => b.to_string(),
+        Json::String(s) => s.clone(),
+        Json::Bool(b) => b.to_string(),
         _ => "-".to_owned(),
     }
 }
@@ -159,7 +164,7 @@ pub(crate) fn workload_text(r: &Report) -> String {
         n("checksum"),
         n("checksum_ok")
     );
-    if r.get("dd_load_ms").is_some() {
+    if r.get("dd_checksum_ok").is_some() {
         dataflow_text(&mut s, r);
     }
     s
@@ -172,12 +177,24 @@ fn dataflow_text(s: &mut String, r: &Report) {
         s,
         "differential-dataflow baseline (the same documents and events; deltaloop's speedup)"
     );
-    let _ = writeln!(
-        s,
-        "  load            {} ms ({}×)",
-        n("dd_load_ms"),
-        n("speedup_vs_dd_load")
-    );
+    if r.get("dd_load_ms").is_some() {
+        let _ = writeln!(
+            s,
+            "  load            {} ms ({}×)",
+            n("dd_load_ms"),
+            n("speedup_vs_dd_load")
+        );
+    }
+    if r.get("dd_step_p50_us").is_some() {
+        let _ = writeln!(
+            s,
+            "  all steps       p50 {} µs ({}×); {} events/s ({}×)",
+            n("dd_step_p50_us"),
+            n("speedup_vs_dd_step_p50"),
+            n("dd_events_per_s"),
+            n("speedup_vs_dd_events_per_s")
+        );
+    }
     if r.get("dd_single_steps").is_some() {
         let _ = writeln!(
             s,
@@ -266,46 +283,79 @@ pub(crate) fn replay_text(r: &Report) -> String {
         n("checksum"),
         n("checksum_ok")
     );
+    if r.get("dd_checksum_ok").is_some() {
+        dataflow_text(&mut s, r);
+    }
     s
 }
 
-/// The readable report of `bench scaling`.
+/// The readable report of `bench scaling`: one table for deltaloop and, with
+/// `--engine dd`, one for the differential-dataflow baseline.
 pub(crate) fn scaling_text(r: &Report) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "scaling {}: {} single-event steps per size",
+        "scaling {}: {} single-event steps per size (engine {})",
         num(r, "workload"),
-        num(r, "events")
-    );
-    let _ = writeln!(
-        s,
-        "  {:>9} {:>8} {:>10} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} check",
-        "pods", "services", "load ms", "p50 µs", "p99 µs", "mean µs", "p50 ×", "mean ×", "RSS MiB"
+        num(r, "events"),
+        num(r, "engine")
     );
     let rows = r
         .get("sizes")
         .and_then(Json::as_array)
         .cloned()
         .unwrap_or_default();
+    scaling_table(&mut s, &rows, "");
+    if rows.iter().any(|row| row.get("dd_single_p50_us").is_some()) {
+        let _ = writeln!(
+            s,
+            "differential-dataflow baseline (the same documents and events; deltaloop's speedup at p50)"
+        );
+        scaling_table(&mut s, &rows, "dd_");
+    }
+    s
+}
+
+/// One engine's scaling table: the keys of each size's row prefixed by `prefix`.
+fn scaling_table(s: &mut String, rows: &[Json], prefix: &str) {
+    let dd = !prefix.is_empty();
+    let _ = writeln!(
+        s,
+        "  {:>9} {:>8} {:>10} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {}",
+        "pods",
+        "services",
+        "load ms",
+        "p50 µs",
+        "p99 µs",
+        "mean µs",
+        "p50 ×",
+        "mean ×",
+        if dd { "speedup" } else { "RSS MiB" },
+        "check"
+    );
     for row in rows {
         let f = |k: &str| row.get(k).and_then(Json::as_f64).map_or("-".into(), human);
+        let p = |k: &str| f(&format!("{prefix}{k}"));
+        let count = |k: &str| row.get(k).map_or("-".into(), |v| num_text(v));
         let _ = writeln!(
             s,
             "  {:>9} {:>8} {:>10} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {}",
-            f("pods"),
-            f("services"),
-            f("load_ms"),
-            f("single_p50_us"),
-            f("single_p99_us"),
-            f("single_mean_us"),
-            f("p50_vs_first"),
-            f("mean_vs_first"),
-            f("peak_rss_mib"),
-            row.get("checksum_ok")
+            count("pods"),
+            count("services"),
+            p("load_ms"),
+            p("single_p50_us"),
+            p("single_p99_us"),
+            p("single_mean_us"),
+            p("p50_vs_first"),
+            p("mean_vs_first"),
+            if dd {
+                f("speedup_vs_dd_single_p50")
+            } else {
+                f("peak_rss_mib")
+            },
+            row.get(format!("{prefix}checksum_ok"))
                 .and_then(Json::as_bool)
                 .unwrap_or(false)
         );
     }
-    s
 }
