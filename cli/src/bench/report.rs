@@ -321,7 +321,7 @@ fn scaling_table(s: &mut String, rows: &[Json], prefix: &str) {
     let dd = !prefix.is_empty();
     let _ = writeln!(
         s,
-        "  {:>9} {:>8} {:>10} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {}",
+        "  {:>9} {:>8} {:>10} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} check",
         "pods",
         "services",
         "load ms",
@@ -331,12 +331,11 @@ fn scaling_table(s: &mut String, rows: &[Json], prefix: &str) {
         "p50 ×",
         "mean ×",
         if dd { "speedup" } else { "RSS MiB" },
-        "check"
     );
     for row in rows {
         let f = |k: &str| row.get(k).and_then(Json::as_f64).map_or("-".into(), human);
         let p = |k: &str| f(&format!("{prefix}{k}"));
-        let count = |k: &str| row.get(k).map_or("-".into(), |v| num_text(v));
+        let count = |k: &str| row.get(k).map_or("-".into(), num_text);
         let _ = writeln!(
             s,
             "  {:>9} {:>8} {:>10} {:>9} {:>9} {:>9} {:>8} {:>8} {:>9} {}",
