@@ -127,10 +127,15 @@ struct GroupEntry<T: Data> {
     output: Option<T>,
 }
 
-impl<T: Data> Default for GroupEntry<T> {
-    fn default() -> Self {
+impl<T: Data> GroupEntry<T> {
+    /// A new group of a group-by whose members are identified by `identity`: with
+    /// [`MemberIdentity::Value`] each member's row is its value, stored once.
+    fn new(identity: MemberIdentity) -> Self {
         Self {
-            group: Group::default(),
+            group: match identity {
+                MemberIdentity::Row => Group::default(),
+                MemberIdentity::Value => Group::of_values(),
+            },
             output: None,
         }
     }
@@ -244,7 +249,7 @@ impl<T: Data> GroupState<T> {
             let change = if let Some(entry) = self.groups.get_mut(&u.key) {
                 entry.group.update_hashed(u.row_hash, &u.row, &u.value, w)
             } else {
-                let mut entry = GroupEntry::default();
+                let mut entry = GroupEntry::new(self.spec.identity);
                 let change = entry.group.update_hashed(u.row_hash, &u.row, &u.value, w);
                 self.groups.insert(u.key.clone(), entry);
                 change
@@ -342,8 +347,12 @@ impl<T: Data> GroupState<T> {
     pub(crate) fn rollback(&mut self) {
         if let Some((updates, replaced)) = self.undo.take() {
             self.apply(&updates, -1);
+            let identity = self.spec.identity;
             for (key, old) in replaced {
-                let entry = self.groups.entry(key).or_default();
+                let entry = self
+                    .groups
+                    .entry(key)
+                    .or_insert_with(|| GroupEntry::new(identity));
                 entry.output = old;
             }
             self.groups
