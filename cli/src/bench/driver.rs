@@ -435,16 +435,18 @@ fn from_scratch(
     Ok((out.remove(output).unwrap_or_default(), elapsed))
 }
 
+/// The report's `engine`: `deltaloop`, or `deltaloop+dd` with the dd baseline.
+pub(crate) fn engine_name(dataflow: bool) -> &'static str {
+    if dataflow {
+        "deltaloop+dd"
+    } else {
+        "deltaloop"
+    }
+}
+
 fn params_report(r: &mut Report, shape: Shape, plan: &Plan, g: &Generator) {
     r.put("workload", shape.name());
-    r.put(
-        "engine",
-        if plan.dataflow {
-            "deltaloop+dd"
-        } else {
-            "deltaloop"
-        },
-    );
+    r.put("engine", engine_name(plan.dataflow));
     r.put("services", g.params().services);
     r.put("pods", g.params().pods);
     r.put("population", shape.population(g.params()));
@@ -611,7 +613,7 @@ fn dataflow_baseline(
     check(r, "dd_", &runner, compiled, |scratch| {
         from_scratch(scratch, &g, &compiled.output).map(|(z, _)| z)
     })?;
-    put_speedups(r, WORKLOAD_SPEEDUPS);
+    put_speedups(r, SPEEDUPS);
     Ok(())
 }
 
@@ -619,8 +621,8 @@ fn dataflow_baseline(
 /// time)`. The baseline's key is `dd_` + deltaloop's, the ratio's `speedup_vs_dd_` + name.
 pub(crate) type Speedup = (&'static str, &'static str, bool);
 
-/// The figures of a generated workload compared with the dd baseline.
-const WORKLOAD_SPEEDUPS: &[Speedup] = &[
+/// The figures every mode compares with the dd baseline.
+pub(crate) const SPEEDUPS: &[Speedup] = &[
     ("load", "load_ms", true),
     ("single_p50", "single_p50_us", true),
     ("single_p99", "single_p99_us", true),
@@ -668,14 +670,7 @@ pub(crate) fn scaling(shape: Shape, a: &ScalingArgs) -> anyhow::Result<Report> {
     let dataflow = a.common.engine == Engine::Dd;
     let mut r = Report::default();
     r.put("workload", shape.name());
-    r.put(
-        "engine",
-        if dataflow {
-            "deltaloop+dd"
-        } else {
-            "deltaloop"
-        },
-    );
+    r.put("engine", engine_name(dataflow));
     r.put("events", a.events);
     r.put("seed", a.seed);
     match a.services {

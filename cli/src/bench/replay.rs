@@ -19,8 +19,8 @@ use deltaloop_engine::ZSet;
 use deltaloop_pipeline::Value;
 
 use super::driver::{
-    Compiled, Measured, Phase, Progress, Speedup, check, compile, peak_rss_mib, put_speedups,
-    reset_peak_rss,
+    Compiled, Measured, Phase, Progress, SPEEDUPS, Speedup, check, compile, engine_name,
+    peak_rss_mib, put_speedups, reset_peak_rss,
 };
 use super::report::Report;
 use super::{Engine, ReplayArgs};
@@ -95,14 +95,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<Report> {
     let mut r = Report::default();
     r.put("pipeline", args.pipeline.display().to_string());
     r.put("events_file", args.events.display().to_string());
-    r.put(
-        "engine",
-        if dataflow {
-            "deltaloop+dd"
-        } else {
-            "deltaloop"
-        },
-    );
+    r.put("engine", engine_name(dataflow));
     replay.measure(&mut r, "", Measured::new(&replay.compiled)?, &mut progress)?;
     if dataflow {
         let reset = reset_peak_rss();
@@ -115,21 +108,17 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<Report> {
         if !reset {
             r.put_f("dd_peak_rss_mib", None);
         }
-        put_speedups(&mut r, REPLAY_SPEEDUPS);
+        put_speedups(&mut r, SPEEDUPS);
+        put_speedups(&mut r, STEP_SPEEDUPS);
     }
     progress.done();
     Ok(r)
 }
 
-/// The figures of a replay compared with the dd baseline.
-const REPLAY_SPEEDUPS: &[Speedup] = &[
-    ("load", "load_ms", true),
+/// The figures of a replay compared with the dd baseline besides [`SPEEDUPS`]: all steps.
+const STEP_SPEEDUPS: &[Speedup] = &[
     ("step_p50", "step_p50_us", true),
     ("events_per_s", "events_per_s", false),
-    ("single_p50", "single_p50_us", true),
-    ("single_p99", "single_p99_us", true),
-    ("batch100", "batch100_events_per_s", false),
-    ("batch1000", "batch1000_events_per_s", false),
 ];
 
 impl Replay<'_> {
