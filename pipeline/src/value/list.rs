@@ -195,8 +195,9 @@ fn identity(v: &Value) -> u64 {
 /// An edit copies the chunk it lands in (an edit lands in a long chunk more often than in
 /// a short one: about 16 items on average) and clones the handle of every other chunk, each
 /// a separate block and so, in a large state, a likely cache miss. One in 8 balances the
-/// two for groups of about 100 members; one in 16 was 1.07× slower at the median there
-/// (Endpoints, 100k pods) and no faster for groups of 1000 at 1M pods.
+/// two for groups of about 100 members: 2.2 % fewer instructions per event than one in 16
+/// on Endpoints, and no slower in wall time for groups of 1000 at 1M pods (differences in
+/// wall time were within the machine's noise; see doc/performance.md, thirteenth round).
 #[inline]
 fn is_boundary(v: &Value) -> bool {
     identity(v).wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 61 == 0
