@@ -5,8 +5,8 @@
 //! source row's 64-bit [`row_hash`] (ties, which in practice are only equal rows, are broken
 //! by the row's `Ord`), and is materialized only when its output row is rebuilt (once per
 //! touched group per step). A group of a group-by whose members are their values
-//! ([`Group::of_values`]) stores each value once, as the row. Aggregates see members with their weights; a member contributes
-//! only while its weight is positive.
+//! ([`Group::of_values`]) stores each value once, as the row. Aggregates see members with
+//! their weights; a member contributes only while its weight is positive.
 //!
 //! Ordering by hash rather than by the row itself keeps an update to a binary search over
 //! `u64`s: a row's `Ord` can be a deep comparison (for the pipeline's documents, a
@@ -242,6 +242,10 @@ impl<T: Data> Group<T> {
         if weight == 0 {
             return Change::Other;
         }
+        debug_assert!(
+            !self.values_are_rows || row == value,
+            "a group of values was given a value that is not its row"
+        );
         let mut change = Change::Other;
         let (old, new) = match &mut self.members {
             Members::Small(v, values) => match search_streaming(v, hash, row) {
@@ -332,7 +336,7 @@ impl<T: Data> Group<T> {
             }
             Members::Large(m) if m.len() < Self::SMALL_MAX / 4 => {
                 let mut members = Vec::with_capacity(m.len());
-                let mut values = Vec::with_capacity(m.len());
+                let mut values = Vec::with_capacity(if self.values_are_rows { 0 } else { m.len() });
                 for (k, (value, weight)) in std::mem::take(m) {
                     members.push(Member {
                         hash: k.hash,
