@@ -136,6 +136,16 @@ pub enum Error {
         /// The requested output.
         name: String,
     },
+    /// The differential-dataflow backend's workers could not be started or stopped
+    /// (a bad worker configuration, an unreachable or busy address, a worker thread that
+    /// ended early).
+    #[error("circuit {circuit:?}: dataflow workers: {reason}")]
+    Workers {
+        /// The circuit's name.
+        circuit: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// User logic failed while a node ran; the step was aborted and all state rolled back.
     #[error("circuit {circuit:?}: node {node:?} ({kind}) failed: {source}")]
     Operator {

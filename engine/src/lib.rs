@@ -86,7 +86,7 @@ mod doc_pages {
 pub use circuit::{Circuit, Edge, input_id, output_id, sanitize, to_dot, to_mermaid};
 pub use data::{Data, Weight};
 #[cfg(feature = "dataflow")]
-pub use dataflow::{DataflowData, DataflowExecutor};
+pub use dataflow::{DataflowData, DataflowExecutor, Workers};
 pub use error::{Error, Result, UserError};
 pub use executor::{Executor, InputHandle, Observer, OutputHandle};
 pub use indexed::IndexedZSet;

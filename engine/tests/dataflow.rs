@@ -1,12 +1,13 @@
 //! The differential-dataflow backend against the engine: the same snapshot circuit run by
 //! [`DataflowExecutor`] and, incrementalized, by the [`Executor`] gives the same output
 //! delta at every step, for every snapshot operator alone and random compositions, on random
-//! deltas with negative weights; and a failing step is undone on both.
+//! deltas with negative weights, on one worker, on several threads and across two processes
+//! over real sockets; and a failing step is undone on both.
 
 use deltaloop_engine::testing::Step;
 use deltaloop_engine::{
-    Circuit, DataflowExecutor, Error, Executor, Incrementalizer, MapFn, Operator, Transform, ZSet,
-    zset,
+    Circuit, DataflowExecutor, Error, Executor, Incrementalizer, MapFn, Operator, Transform,
+    Workers, ZSet, zset,
 };
 use proptest::prelude::*;
 
@@ -31,12 +32,17 @@ fn op_for(choice: u8) -> Operator<Row> {
     }
 }
 
-/// Runs `snapshot` on the dataflow backend and its incremental form on the engine, step by
-/// step, and compares every output's delta.
-fn check_same_deltas(snapshot: &Circuit<Row>, steps: &[Step<Row>]) -> Result<(), String> {
+/// Runs `snapshot` on the dataflow backend (on `workers`) and its incremental form on the
+/// engine, step by step, and compares every output's delta.
+fn check_same_deltas(
+    snapshot: &Circuit<Row>,
+    steps: &[Step<Row>],
+    workers: &Workers,
+) -> Result<(), String> {
     let incremental = Incrementalizer.apply(snapshot).map_err(|e| e.to_string())?;
     let mut engine = Executor::new(incremental).map_err(|e| e.to_string())?;
-    let mut dataflow = DataflowExecutor::new(snapshot).map_err(|e| e.to_string())?;
+    let mut dataflow =
+        DataflowExecutor::with_workers(snapshot, workers).map_err(|e| e.to_string())?;
     for (t, step) in steps.iter().enumerate() {
         for (name, delta) in step {
             engine
@@ -70,7 +76,7 @@ proptest! {
     fn every_operator_alone_should_emit_the_engines_deltas(choice in 0u8..14, agg in 0u8..5, steps in steps()) {
         let op = if choice >= 12 { Operator::GroupBy(group_spec(agg)) } else { op_for(choice) };
         let kind = op.kind();
-        check_same_deltas(&single(op), &steps).map_err(|e| TestCaseError::fail(format!("{kind}: {e}")))?;
+        check_same_deltas(&single(op), &steps, &Workers::default()).map_err(|e| TestCaseError::fail(format!("{kind}: {e}")))?;
     }
 
     #[test]
@@ -79,7 +85,22 @@ proptest! {
         steps in steps(),
     ) {
         let c = random_circuit(&recipe, op_for);
-        check_same_deltas(&c, &steps).map_err(TestCaseError::fail)?;
+        check_same_deltas(&c, &steps, &Workers::default()).map_err(TestCaseError::fail)?;
+    }
+}
+
+proptest! {
+    // Each case starts and joins worker threads.
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    #[test]
+    fn random_compositions_on_worker_threads_should_emit_the_engines_deltas(
+        recipe in proptest::collection::vec((0u8..14, any::<u8>(), any::<u8>()), 1..7),
+        steps in steps(),
+        threads in 2usize..4,
+    ) {
+        let c = random_circuit(&recipe, op_for);
+        check_same_deltas(&c, &steps, &Workers::threads(threads)).map_err(TestCaseError::fail)?;
     }
 }
 
@@ -106,7 +127,14 @@ fn failing() -> Circuit<Row> {
 
 #[test]
 fn a_failing_step_should_be_undone_and_name_its_node() {
-    let mut dataflow = DataflowExecutor::new(&failing()).unwrap();
+    for threads in [1, 2, 3] {
+        failing_step_is_undone(&Workers::threads(threads));
+    }
+}
+
+/// A failing step on `workers` names its node and is undone.
+fn failing_step_is_undone(workers: &Workers) {
+    let mut dataflow = DataflowExecutor::with_workers(&failing(), workers).unwrap();
     dataflow.feed("a", zset! { (1, 1) => 1 }).unwrap();
     dataflow.step().unwrap();
     assert_eq!(dataflow.output("y").unwrap(), zset! { (1, 2) => 1 });
@@ -157,4 +185,84 @@ fn unknown_inputs_and_outputs_should_be_errors() {
         dataflow.output("nope"),
         Err(Error::UnknownOutput { .. })
     ));
+}
+
+#[test]
+fn bad_worker_configurations_should_be_refused_with_the_reason() {
+    let c = failing();
+    let two = vec!["127.0.0.1:1".to_string(), "127.0.0.1:2".to_string()];
+    let cases = [
+        (Workers::threads(0), "at least one worker thread"),
+        (
+            Workers::cluster(1, 2, two.clone()),
+            "process index 2 is out of range",
+        ),
+        (Workers::cluster(1, 1, two), "process 1 cannot drive"),
+    ];
+    for (workers, expected) in cases {
+        let err = DataflowExecutor::with_workers(&c, &workers).unwrap_err();
+        assert!(matches!(err, Error::Workers { .. }), "{err}");
+        assert!(err.to_string().contains(expected), "{workers:?}: {err}");
+    }
+    let err = DataflowExecutor::serve(&c, &Workers::threads(2)).unwrap_err();
+    assert!(
+        err.to_string().contains("only a process other than 0"),
+        "{err}"
+    );
+}
+
+/// Two free local ports (bound and released: another program could take them in between,
+/// which would fail the test loudly rather than wrongly).
+fn free_hosts(n: usize) -> Vec<String> {
+    let listeners: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn two_processes_should_emit_the_engines_deltas_over_sockets() {
+    // A join and a group-by, so rows are exchanged by key between the processes.
+    let mut c: Circuit<Row> = Circuit::new("cluster");
+    let a = c.input("a").unwrap();
+    let b = c.input("b").unwrap();
+    let j = c.add(Operator::EquiJoin(join_spec()), &[&a, &b]).unwrap();
+    let g = c.add(Operator::GroupBy(group_spec(4)), &[&j]).unwrap();
+    c.output("y", &g).unwrap();
+    c.output("z", &j).unwrap();
+
+    // Deterministic steps: rows over the test domain, some retracted later.
+    let mut seed = 7u32;
+    let mut next = move || {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+        seed >> 8
+    };
+    let steps: Vec<Step<Row>> = (0..12)
+        .map(|_| {
+            let mut step = Step::new();
+            for input in ["input_a", "input_b"] {
+                let mut delta = ZSet::new();
+                for _ in 0..next() % 6 {
+                    let row = ((next() % 4) as u8, next() % 8);
+                    delta.insert(row, if next() % 3 == 0 { -1 } else { 1 });
+                }
+                step.insert(input.to_string(), delta);
+            }
+            step
+        })
+        .collect();
+
+    let hosts = free_hosts(2);
+    let server = {
+        let (c, workers) = (c.clone(), Workers::cluster(2, 1, hosts.clone()));
+        std::thread::spawn(move || DataflowExecutor::serve(&c, &workers))
+    };
+    let driven = check_same_deltas(&c, &steps, &Workers::cluster(2, 0, hosts));
+    assert_eq!(driven, Ok(()));
+    // The driving executor is dropped: the serving process's workers finish.
+    let served = server.join().unwrap();
+    assert!(served.is_ok(), "{served:?}");
 }
