@@ -1,15 +1,35 @@
 //! `serde` support for [`Value`]: lossless numbers, sorted maps.
+//!
+//! Human-readable formats (JSON, YAML) get the JSON shape, with Go's number shapes. Binary
+//! formats (those whose serializer is not human-readable, such as the bincode timely uses
+//! to exchange rows between processes of the differential-dataflow backend) get a tagged
+//! form that keeps every variant exactly, since they cannot describe themselves.
 
 use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, SerializeTuple as _, Serializer};
 
-use super::{Entries, Object, Str, Text, Value, float_as_exact_int, intern};
+use super::{Entries, List, Object, Str, Text, Value, float_as_exact_int, intern};
+
+/// The tags of the binary form, one per variant.
+mod tag {
+    pub(super) const NULL: u8 = 0;
+    pub(super) const BOOL: u8 = 1;
+    pub(super) const INT: u8 = 2;
+    pub(super) const FLOAT: u8 = 3;
+    pub(super) const STRING: u8 = 4;
+    pub(super) const LIST: u8 = 5;
+    pub(super) const MAP: u8 = 6;
+}
 
 impl Serialize for Value {
-    /// Serializes with Go's number shapes: an integral float is written as an integer.
+    /// Serializes with Go's number shapes (an integral float is written as an integer), or
+    /// in the exact binary form for serializers that are not human-readable.
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if !s.is_human_readable() {
+            return self.serialize_binary(s);
+        }
         match self {
             Value::Null => s.serialize_unit(),
             Value::Bool(b) => s.serialize_bool(*b),
@@ -34,6 +54,115 @@ impl Serialize for Value {
                 map.end()
             }
         }
+    }
+}
+
+impl Value {
+    /// The binary form: a pair of the variant's tag and its payload (items and entries as
+    /// sequences).
+    fn serialize_binary<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut t = s.serialize_tuple(2)?;
+        match self {
+            Value::Null => {
+                t.serialize_element(&tag::NULL)?;
+                t.serialize_element(&())?;
+            }
+            Value::Bool(b) => {
+                t.serialize_element(&tag::BOOL)?;
+                t.serialize_element(b)?;
+            }
+            Value::Int(i) => {
+                t.serialize_element(&tag::INT)?;
+                t.serialize_element(i)?;
+            }
+            Value::Float(f) => {
+                t.serialize_element(&tag::FLOAT)?;
+                t.serialize_element(f)?;
+            }
+            Value::String(st) => {
+                t.serialize_element(&tag::STRING)?;
+                t.serialize_element(&**st)?;
+            }
+            Value::List(l) => {
+                t.serialize_element(&tag::LIST)?;
+                t.serialize_element(&BinaryItems(l))?;
+            }
+            Value::Map(m) => {
+                t.serialize_element(&tag::MAP)?;
+                t.serialize_element(&BinaryEntries(m))?;
+            }
+        }
+        t.end()
+    }
+}
+
+/// A list's items as a sequence (of binary forms, the serializer being binary).
+struct BinaryItems<'a>(&'a List);
+
+impl Serialize for BinaryItems<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for e in self.0.items() {
+            seq.serialize_element(e)?;
+        }
+        seq.end()
+    }
+}
+
+/// A map's entries as a sequence of `(key, value)` pairs.
+struct BinaryEntries<'a>(&'a Object);
+
+impl Serialize for BinaryEntries<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for (k, v) in self.0.iter() {
+            seq.serialize_element(&(&**k, v))?;
+        }
+        seq.end()
+    }
+}
+
+/// Reads the binary form (see [`Value::serialize_binary`]).
+struct BinaryVisitor;
+
+impl<'de> Visitor<'de> for BinaryVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a value's tag and payload")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        fn next<'de, A: SeqAccess<'de>, T: Deserialize<'de>>(seq: &mut A) -> Result<T, A::Error> {
+            seq.next_element()?
+                .ok_or_else(|| de::Error::invalid_length(1, &"a tag and a payload"))
+        }
+        let tag: u8 = next(&mut seq)?;
+        Ok(match tag {
+            tag::NULL => {
+                next::<A, ()>(&mut seq)?;
+                Value::Null
+            }
+            tag::BOOL => Value::Bool(next(&mut seq)?),
+            tag::INT => Value::Int(next(&mut seq)?),
+            tag::FLOAT => Value::Float(next(&mut seq)?),
+            tag::STRING => Value::String(Text::from(next::<A, String>(&mut seq)?)),
+            tag::LIST => Value::list(next::<A, Vec<Value>>(&mut seq)?),
+            tag::MAP => {
+                let pairs: Vec<(String, Value)> = next(&mut seq)?;
+                let mut out = Entries::with_capacity(pairs.len());
+                for (k, v) in pairs {
+                    out.push((intern(&k), v));
+                }
+                Value::Map(Object::from_interned_entries(out))
+            }
+            other => {
+                return Err(de::Error::invalid_value(
+                    de::Unexpected::Unsigned(u64::from(other)),
+                    &"a value tag from 0 to 6",
+                ));
+            }
+        })
     }
 }
 
@@ -99,8 +228,14 @@ impl<'de> Visitor<'de> for ValueVisitor {
 }
 
 impl<'de> Deserialize<'de> for Value {
+    /// Reads any JSON-like value from a human-readable format, or the binary form (see
+    /// [`Serialize`]) from one that is not.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
-        d.deserialize_any(ValueVisitor)
+        if d.is_human_readable() {
+            d.deserialize_any(ValueVisitor)
+        } else {
+            d.deserialize_tuple(2, BinaryVisitor)
+        }
     }
 }
 

@@ -444,3 +444,57 @@ mod inline_boundary {
         }
     }
 }
+
+/// The binary serde form (what the differential-dataflow backend's processes exchange) keeps
+/// every value exactly, floats with integral values and key order included, while JSON keeps
+/// its Go number shapes.
+mod binary_form {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(Value::Int),
+            (-1e6f64..1e6).prop_map(Value::Float),
+            (-100i32..100).prop_map(|i| Value::Float(f64::from(i))),
+            "[a-z0-9 é]{0,30}".prop_map(|s| Value::String(Text::from(s.as_str()))),
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        scalar().prop_recursive(4, 64, 8, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..8).prop_map(Value::list),
+                prop::collection::vec(("[a-e]{1,3}", inner), 0..6).prop_map(|entries| {
+                    Value::Map(Object::from_entries(
+                        entries.iter().map(|(k, v)| (k.as_str(), v.clone())),
+                    ))
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn values_should_survive_the_binary_form_exactly(v in value()) {
+            let bytes = bincode::serialize(&v).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let back: Value = bincode::deserialize(&bytes).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            prop_assert_eq!(format!("{back:?}"), format!("{v:?}"));
+            prop_assert_eq!(back.hash64(), v.hash64());
+            prop_assert_eq!(&back, &v);
+        }
+    }
+
+    #[test]
+    fn json_should_keep_go_number_shapes_and_a_bad_tag_should_be_an_error() {
+        assert_eq!(serde_json::to_string(&Value::Float(2.0)).unwrap(), "2");
+        let bytes = bincode::serialize(&(9u8, ())).unwrap();
+        let err = bincode::deserialize::<Value>(&bytes)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("a value tag from 0 to 6"), "{err}");
+    }
+}
