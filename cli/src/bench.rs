@@ -21,6 +21,8 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::{Args, Subcommand, ValueEnum};
 
+use deltaloop_engine::Workers;
+
 use crate::args::InputArg;
 use workload::{Params, Shape};
 
@@ -74,6 +76,42 @@ pub(crate) struct CommonArgs {
     /// The engine.
     #[arg(long, value_enum, default_value_t = Engine::Deltaloop)]
     pub(crate) engine: Engine,
+    /// Worker threads per process of the dd baseline (`--engine dd`).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub(crate) dd_workers: usize,
+    /// Every process of a multi-process dd baseline, `host:port` in process order
+    /// (comma-separated; each process listens on its own).
+    #[arg(long, value_name = "HOST:PORT,...", value_delimiter = ',')]
+    pub(crate) dd_hosts: Vec<String>,
+    /// This process's index into `--dd-hosts`. Process 0 runs the benchmark; every other
+    /// process runs the same command line with its own index and lends its workers to
+    /// process 0's dd baseline.
+    #[arg(long, value_name = "I", default_value_t = 0)]
+    pub(crate) dd_process: usize,
+}
+
+impl CommonArgs {
+    /// Where the dd baseline's workers run, with `--engine dd` (`None` without).
+    ///
+    /// # Errors
+    /// A `--dd-*` option without `--engine dd`.
+    pub(crate) fn dd_workers(&self) -> anyhow::Result<Option<Workers>> {
+        let workers = Workers::cluster(self.dd_workers, self.dd_process, self.dd_hosts.clone());
+        if self.engine == Engine::Dd {
+            return Ok(Some(workers));
+        }
+        if workers != Workers::default() {
+            bail!(
+                "--dd-workers, --dd-hosts and --dd-process configure the dd baseline: add --engine dd"
+            );
+        }
+        Ok(None)
+    }
+
+    /// Whether this process serves another's dd baseline (`--dd-process` other than 0).
+    fn serves(&self) -> bool {
+        self.engine == Engine::Dd && self.dd_process != 0
+    }
 }
 
 /// Arguments of a generated workload.
@@ -163,6 +201,10 @@ pub(crate) struct ReplayArgs {
 
 /// Runs `deltaloop bench`.
 pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
+    if let Some((common, r)) = serve(args)? {
+        report::print(&r, common.json, report::serve_text)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     match &args.command {
         BenchCommand::Endpoints(a) => workload_run(Shape::Endpoints, a),
         BenchCommand::ServiceHealth(a) => workload_run(Shape::ServiceHealth, a),
@@ -174,6 +216,36 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             Ok(exit_code(&r))
         }
     }
+}
+
+/// With `--engine dd --dd-process I` (I ≠ 0): lends this process's workers to every dd
+/// baseline process 0 runs for the same command line (one per size for `scaling`), and
+/// returns the common options and a report of what was served.
+fn serve(args: &BenchArgs) -> anyhow::Result<Option<(&CommonArgs, report::Report)>> {
+    let (common, compiled, runs) = match &args.command {
+        BenchCommand::Endpoints(a) if a.common.serves() => {
+            (&a.common, driver::shape_compiled(Shape::Endpoints)?, 1)
+        }
+        BenchCommand::ServiceHealth(a) if a.common.serves() => {
+            (&a.common, driver::shape_compiled(Shape::ServiceHealth)?, 1)
+        }
+        BenchCommand::ConfigmapDeployment(a) if a.common.serves() => (
+            &a.common,
+            driver::shape_compiled(Shape::ConfigmapDeployment)?,
+            1,
+        ),
+        BenchCommand::Scaling(a) if a.common.serves() => (
+            &a.common,
+            driver::shape_compiled(scaling_shape(a.workload))?,
+            a.sizes.len(),
+        ),
+        BenchCommand::Replay(a) if a.common.serves() => (&a.common, replay::compiled(a)?.0, 1),
+        _ => return Ok(None),
+    };
+    let Some(workers) = common.dd_workers()? else {
+        return Ok(None);
+    };
+    Ok(Some((common, driver::serve(&compiled, &workers, runs)?)))
 }
 
 fn exit_code(r: &report::Report) -> ExitCode {
@@ -197,19 +269,24 @@ fn workload_run(shape: Shape, a: &WorkloadArgs) -> anyhow::Result<ExitCode> {
         batch_events: a.batch_events,
         snapshot_events: a.snapshot_events,
         write_events: a.write_events.clone(),
-        dataflow: a.common.engine == Engine::Dd,
+        dataflow: a.common.dd_workers()?,
     };
     let r = driver::run(shape, &plan)?;
     report::print(&r, a.common.json, report::workload_text)?;
     Ok(exit_code(&r))
 }
 
-fn scaling_run(a: &ScalingArgs) -> anyhow::Result<ExitCode> {
-    let shape = match a.workload {
+/// The generated workload named `name`.
+fn scaling_shape(name: WorkloadName) -> Shape {
+    match name {
         WorkloadName::Endpoints => Shape::Endpoints,
         WorkloadName::ServiceHealth => Shape::ServiceHealth,
         WorkloadName::ConfigmapDeployment => Shape::ConfigmapDeployment,
-    };
+    }
+}
+
+fn scaling_run(a: &ScalingArgs) -> anyhow::Result<ExitCode> {
+    let shape = scaling_shape(a.workload);
     if a.sizes.is_empty() {
         bail!("--sizes: give at least one pod count");
     }

@@ -737,6 +737,77 @@ fn bench_scaling_and_replay_with_engine_dd_should_run_the_baseline_too() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[test]
+fn bench_dd_should_run_on_worker_threads_and_across_two_processes() {
+    let small = [
+        "endpoints",
+        "--services",
+        "20",
+        "--pods",
+        "400",
+        "--events",
+        "50",
+        "--batch-events",
+        "1000",
+        "--snapshot-events",
+        "0",
+        "--engine",
+        "dd",
+        "--json",
+    ];
+    let same_output = |r: &serde_json::Value, processes: u64| {
+        assert_eq!(r["dd_processes"], processes, "{r}");
+        assert_eq!(r["dd_checksum_ok"], true, "{r}");
+        assert_eq!(r["dd_checksum"], r["checksum"], "{r}");
+        assert_eq!(r["dd_single_steps"], 50, "{r}");
+    };
+
+    let r = bench_json(&[&small[..], &["--dd-workers", "3"]].concat());
+    assert_eq!(r["dd_workers"], 3, "{r}");
+    same_output(&r, 1);
+
+    // Two real processes over loopback sockets: process 1 lends its two workers to
+    // process 0's baseline (it is killed if the test fails first).
+    let hosts = format!("127.0.0.1:{},127.0.0.1:{}", free_port(), free_port());
+    let two = ["--dd-workers", "2", "--dd-hosts", &hosts, "--dd-process"];
+    let serving = deltaloop()
+        .arg("bench")
+        .args(small)
+        .args(two)
+        .arg("1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Kill(Option<Child>);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            if let Some(child) = &mut self.0 {
+                let _ = child.kill();
+            }
+        }
+    }
+    let mut serving = Kill(Some(serving));
+    let r = bench_json(&[&small[..], &two[..], &["0"]].concat());
+    assert_eq!(r["dd_workers"], 2, "{r}");
+    same_output(&r, 2);
+    let out = serving.0.take().unwrap().wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let served: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(served["role"], "serve", "{served}");
+    assert_eq!(served["dataflows_served"], 1, "{served}");
+
+    let err = run_err(&os(
+        &["bench", "endpoints", "--dd-workers", "2"].map(Into::into)
+    ));
+    assert!(err.contains("add --engine dd"), "{err}");
+}
+
 // ---------------------------------------------------------------------------------------
 // run, apiserver and kubeconfig: the real binary and the real kubectl 1.32.
 

@@ -14,15 +14,15 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, anyhow};
-use deltaloop_engine::{Chain, DataflowExecutor, Incrementalizer, ZSet};
+use deltaloop_engine::{Chain, DataflowExecutor, Incrementalizer, Workers, ZSet};
 use deltaloop_pipeline::{
     Binding, Clock, CompileOptions, CompiledPipeline, Runner, Value, compile_value,
 };
 use serde_json::json;
 
+use super::ScalingArgs;
 use super::report::Report;
 use super::workload::{Event, EventKind, Generator, Params, Shape};
-use super::{Engine, ScalingArgs};
 
 /// A pipeline compiled twice: incrementalized, and as the snapshot circuit.
 pub(crate) struct Compiled {
@@ -244,8 +244,8 @@ pub(crate) struct Plan {
     pub(crate) snapshot_events: usize,
     /// Where to write the event log.
     pub(crate) write_events: Option<PathBuf>,
-    /// Also run the differential-dataflow baseline (`--engine dd`).
-    pub(crate) dataflow: bool,
+    /// Also run the differential-dataflow baseline (`--engine dd`), on these workers.
+    pub(crate) dataflow: Option<Workers>,
 }
 
 /// The input deltas of a batch of events.
@@ -331,10 +331,13 @@ impl Measured {
         })
     }
 
-    /// The snapshot circuit of `compiled` on the differential-dataflow backend.
-    pub(crate) fn dataflow(compiled: &Compiled) -> anyhow::Result<Measured> {
+    /// The snapshot circuit of `compiled` on the differential-dataflow backend's
+    /// `workers`.
+    pub(crate) fn dataflow(compiled: &Compiled, workers: &Workers) -> anyhow::Result<Measured> {
         let snapshot = &compiled.snapshot;
-        let executor = DataflowExecutor::new(snapshot.circuit())?;
+        let executor = quiet_connect(workers, || {
+            DataflowExecutor::with_workers(snapshot.circuit(), workers)
+        })?;
         let output = snapshot
             .outputs()
             .iter()
@@ -444,9 +447,53 @@ pub(crate) fn engine_name(dataflow: bool) -> &'static str {
     }
 }
 
+/// Reports where the dd baseline ran: `dd_workers` (threads per process) and
+/// `dd_processes`.
+pub(crate) fn put_workers(r: &mut Report, workers: &Workers) {
+    r.put("dd_workers", workers.threads);
+    r.put("dd_processes", workers.processes());
+}
+
+/// Lends this process's workers (`workers`, a process other than 0) to `runs` dd
+/// baselines of `compiled` run one after the other by process 0, and reports what it
+/// served.
+pub(crate) fn serve(compiled: &Compiled, workers: &Workers, runs: usize) -> anyhow::Result<Report> {
+    let mut r = Report::default();
+    r.put("role", "serve");
+    r.put("dd_process", workers.process);
+    put_workers(&mut r, workers);
+    for _ in 0..runs {
+        quiet_connect(workers, || {
+            DataflowExecutor::serve(compiled.snapshot.circuit(), workers)
+        })?;
+    }
+    r.put("dataflows_served", runs);
+    Ok(r)
+}
+
+/// Runs `f` (which starts `workers`) with standard output redirected to standard error
+/// when the workers span several processes: timely prints its connection progress to
+/// standard output, where the report goes.
+fn quiet_connect<V>(
+    workers: &Workers,
+    f: impl FnOnce() -> deltaloop_engine::Result<V>,
+) -> anyhow::Result<V> {
+    let redirect = if workers.processes() > 1 {
+        Some(gag::Redirect::stdout(std::io::stderr()).context("cannot redirect standard output")?)
+    } else {
+        None
+    };
+    let out = f();
+    drop(redirect);
+    Ok(out?)
+}
+
 fn params_report(r: &mut Report, shape: Shape, plan: &Plan, g: &Generator) {
     r.put("workload", shape.name());
-    r.put("engine", engine_name(plan.dataflow));
+    r.put("engine", engine_name(plan.dataflow.is_some()));
+    if let Some(workers) = &plan.dataflow {
+        put_workers(r, workers);
+    }
     r.put("services", g.params().services);
     r.put("pods", g.params().pods);
     r.put("population", shape.population(g.params()));
@@ -510,6 +557,13 @@ fn phases(
     Ok(single)
 }
 
+/// The pipeline of the generated workload `shape`, compiled.
+pub(crate) fn shape_compiled(shape: Shape) -> anyhow::Result<Compiled> {
+    let pipeline = shape.pipeline().map_err(|e| anyhow!(e))?;
+    let inputs: Vec<String> = shape.inputs().iter().map(|s| (*s).to_owned()).collect();
+    compile(&pipeline, shape.name(), &inputs, "output")
+}
+
 /// Runs a generated workload: every phase of `plan`.
 pub(crate) fn run(shape: Shape, plan: &Plan) -> anyhow::Result<Report> {
     let mut progress = Progress::new();
@@ -521,9 +575,7 @@ pub(crate) fn run(shape: Shape, plan: &Plan) -> anyhow::Result<Report> {
     params_report(&mut r, shape, plan, &g);
     r.put_f("generate_ms", Some(gen_time.as_secs_f64() * 1e3));
 
-    let pipeline = shape.pipeline().map_err(|e| anyhow!(e))?;
-    let inputs: Vec<String> = shape.inputs().iter().map(|s| (*s).to_owned()).collect();
-    let compiled = compile(&pipeline, shape.name(), &inputs, "output")?;
+    let compiled = shape_compiled(shape)?;
     let mut runner = Measured::new(&compiled)?;
     let mut log = plan.write_events.as_ref().map(Log::create).transpose()?;
 
@@ -582,8 +634,8 @@ pub(crate) fn run(shape: Shape, plan: &Plan) -> anyhow::Result<Report> {
         from_scratch(scratch, &g, &compiled.output).map(|(z, _)| z)
     })?;
     drop(runner);
-    if plan.dataflow {
-        dataflow_baseline(&mut r, shape, plan, &compiled, &mut progress)?;
+    if let Some(workers) = &plan.dataflow {
+        dataflow_baseline(&mut r, shape, plan, workers, &compiled, &mut progress)?;
     }
     progress.done();
     Ok(r)
@@ -599,12 +651,13 @@ fn dataflow_baseline(
     r: &mut Report,
     shape: Shape,
     plan: &Plan,
+    workers: &Workers,
     compiled: &Compiled,
     progress: &mut Progress,
 ) -> anyhow::Result<()> {
     let mut g = Generator::new(shape, plan.params);
     let reset = reset_peak_rss();
-    let mut runner = Measured::dataflow(compiled)?;
+    let mut runner = Measured::dataflow(compiled, workers)?;
     phases(r, "dd_", &mut runner, &mut g, plan, progress, None)?;
     if !reset {
         r.put_f("dd_peak_rss_mib", None);
@@ -667,10 +720,14 @@ pub(crate) fn check(
 /// `bench scaling`: load and single-event steps at every size, and with `--engine dd` the
 /// differential-dataflow baseline's at every size too (`dd_*` keys in each size's row).
 pub(crate) fn scaling(shape: Shape, a: &ScalingArgs) -> anyhow::Result<Report> {
-    let dataflow = a.common.engine == Engine::Dd;
+    let workers = a.common.dd_workers()?;
+    let dataflow = workers.is_some();
     let mut r = Report::default();
     r.put("workload", shape.name());
     r.put("engine", engine_name(dataflow));
+    if let Some(workers) = &workers {
+        put_workers(&mut r, workers);
+    }
     r.put("events", a.events);
     r.put("seed", a.seed);
     match a.services {
@@ -696,7 +753,7 @@ pub(crate) fn scaling(shape: Shape, a: &ScalingArgs) -> anyhow::Result<Report> {
             batch_events: 0,
             snapshot_events: 0,
             write_events: None,
-            dataflow,
+            dataflow: workers.clone(),
         };
         let reset = reset_peak_rss();
         let one = run(shape, &plan)?;

@@ -18,12 +18,12 @@ use anyhow::{Context as _, anyhow};
 use deltaloop_engine::ZSet;
 use deltaloop_pipeline::Value;
 
+use super::ReplayArgs;
 use super::driver::{
     Compiled, Measured, Phase, Progress, SPEEDUPS, Speedup, check, compile, engine_name,
-    peak_rss_mib, put_speedups, reset_peak_rss,
+    peak_rss_mib, put_speedups, put_workers, reset_peak_rss,
 };
 use super::report::Report;
-use super::{Engine, ReplayArgs};
 use crate::bind::output_name;
 use crate::files::{infer_inputs, load_documents, load_pipeline, push_new};
 use crate::steps::{self, Live};
@@ -66,6 +66,44 @@ struct Replay<'a> {
 /// speedups `speedup_vs_dd_*`).
 pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<Report> {
     let mut progress = Progress::new();
+    let (compiled, log) = compiled(args)?;
+    let replay = Replay {
+        args,
+        compiled,
+        log,
+    };
+    let workers = args.common.dd_workers()?;
+    let dataflow = workers.is_some();
+
+    let mut r = Report::default();
+    r.put("pipeline", args.pipeline.display().to_string());
+    r.put("events_file", args.events.display().to_string());
+    r.put("engine", engine_name(dataflow));
+    if let Some(workers) = &workers {
+        put_workers(&mut r, workers);
+    }
+    replay.measure(&mut r, "", Measured::new(&replay.compiled)?, &mut progress)?;
+    if let Some(workers) = &workers {
+        let reset = reset_peak_rss();
+        replay.measure(
+            &mut r,
+            "dd_",
+            Measured::dataflow(&replay.compiled, workers)?,
+            &mut progress,
+        )?;
+        if !reset {
+            r.put_f("dd_peak_rss_mib", None);
+        }
+        put_speedups(&mut r, SPEEDUPS);
+        put_speedups(&mut r, STEP_SPEEDUPS);
+    }
+    progress.done();
+    Ok(r)
+}
+
+/// The replay's pipeline compiled for its inputs (the pipeline file's, `--input` kinds and
+/// every kind of the log), and the parsed log.
+pub(crate) fn compiled(args: &ReplayArgs) -> anyhow::Result<(Compiled, Vec<steps::Step>)> {
     let file = load_pipeline(&args.pipeline)?;
     let log = steps::load(&args.events)?;
     let mut names = file.inputs.clone();
@@ -85,34 +123,7 @@ pub(crate) fn run(args: &ReplayArgs) -> anyhow::Result<Report> {
     }
     let output = output_name(&file, args.output.as_deref());
     let compiled = compile(&file.pipeline, &file.name(), &names, &output)?;
-    let replay = Replay {
-        args,
-        compiled,
-        log,
-    };
-    let dataflow = args.common.engine == Engine::Dd;
-
-    let mut r = Report::default();
-    r.put("pipeline", args.pipeline.display().to_string());
-    r.put("events_file", args.events.display().to_string());
-    r.put("engine", engine_name(dataflow));
-    replay.measure(&mut r, "", Measured::new(&replay.compiled)?, &mut progress)?;
-    if dataflow {
-        let reset = reset_peak_rss();
-        replay.measure(
-            &mut r,
-            "dd_",
-            Measured::dataflow(&replay.compiled)?,
-            &mut progress,
-        )?;
-        if !reset {
-            r.put_f("dd_peak_rss_mib", None);
-        }
-        put_speedups(&mut r, SPEEDUPS);
-        put_speedups(&mut r, STEP_SPEEDUPS);
-    }
-    progress.done();
-    Ok(r)
+    Ok((compiled, log))
 }
 
 /// The figures of a replay compared with the dd baseline besides [`SPEEDUPS`]: all steps.

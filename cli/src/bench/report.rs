@@ -175,7 +175,10 @@ fn dataflow_text(s: &mut String, r: &Report) {
     let n = |k: &str| num(r, k);
     let _ = writeln!(
         s,
-        "differential-dataflow baseline (the same documents and events; deltaloop's speedup)"
+        "differential-dataflow baseline, {} worker(s) × {} process(es) (the same documents \
+         and events; deltaloop's speedup)",
+        n("dd_workers"),
+        n("dd_processes")
     );
     if r.get("dd_load_ms").is_some() {
         let _ = writeln!(
@@ -223,6 +226,18 @@ fn dataflow_text(s: &mut String, r: &Report) {
         n("dd_output_rows"),
         n("dd_checksum_ok")
     );
+}
+
+/// The readable report of a serving process (`--dd-process` other than 0).
+pub(crate) fn serve_text(r: &Report) -> String {
+    let n = |k: &str| num(r, k);
+    format!(
+        "process {} lent {} worker(s) to {} dd baseline(s) of process 0 ({} process(es))\n",
+        n("dd_process"),
+        n("dd_workers"),
+        n("dataflows_served"),
+        n("dd_processes")
+    )
 }
 
 /// The readable report of a replay.
