@@ -222,30 +222,39 @@ pub(crate) fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
 /// baseline process 0 runs for the same command line (one per size for `scaling`), and
 /// returns the common options and a report of what was served.
 fn serve(args: &BenchArgs) -> anyhow::Result<Option<(&CommonArgs, report::Report)>> {
-    let (common, compiled, runs) = match &args.command {
-        BenchCommand::Endpoints(a) if a.common.serves() => {
-            (&a.common, driver::shape_compiled(Shape::Endpoints)?, 1)
-        }
-        BenchCommand::ServiceHealth(a) if a.common.serves() => {
-            (&a.common, driver::shape_compiled(Shape::ServiceHealth)?, 1)
-        }
-        BenchCommand::ConfigmapDeployment(a) if a.common.serves() => (
-            &a.common,
-            driver::shape_compiled(Shape::ConfigmapDeployment)?,
-            1,
-        ),
-        BenchCommand::Scaling(a) if a.common.serves() => (
-            &a.common,
-            driver::shape_compiled(scaling_shape(a.workload))?,
-            a.sizes.len(),
-        ),
-        BenchCommand::Replay(a) if a.common.serves() => (&a.common, replay::compiled(a)?.0, 1),
-        _ => return Ok(None),
-    };
+    let common = args.command.common();
+    if !common.serves() {
+        return Ok(None);
+    }
     let Some(workers) = common.dd_workers()? else {
         return Ok(None);
     };
+    let (compiled, runs) = match &args.command {
+        BenchCommand::Endpoints(_) => (driver::shape_compiled(Shape::Endpoints)?, 1),
+        BenchCommand::ServiceHealth(_) => (driver::shape_compiled(Shape::ServiceHealth)?, 1),
+        BenchCommand::ConfigmapDeployment(_) => {
+            (driver::shape_compiled(Shape::ConfigmapDeployment)?, 1)
+        }
+        BenchCommand::Scaling(a) => (
+            driver::shape_compiled(scaling_shape(a.workload))?,
+            a.sizes.len(),
+        ),
+        BenchCommand::Replay(a) => (replay::compiled(a)?.0, 1),
+    };
     Ok(Some((common, driver::serve(&compiled, &workers, runs)?)))
+}
+
+impl BenchCommand {
+    /// The options every mode shares.
+    fn common(&self) -> &CommonArgs {
+        match self {
+            BenchCommand::Endpoints(a)
+            | BenchCommand::ServiceHealth(a)
+            | BenchCommand::ConfigmapDeployment(a) => &a.common,
+            BenchCommand::Scaling(a) => &a.common,
+            BenchCommand::Replay(a) => &a.common,
+        }
+    }
 }
 
 fn exit_code(r: &report::Report) -> ExitCode {

@@ -184,8 +184,8 @@ impl<T: DataflowData> DataflowExecutor<T> {
         if workers.process == 0 || workers.hosts.len() < 2 {
             return Err(Error::Workers {
                 circuit: circuit.name().to_string(),
-                reason: "only a process other than 0 of a multi-process configuration serves \
-                         (give its --process index and every process's host)"
+                reason: "only a process other than 0 of several serves (a cluster of at \
+                         least two hosts, this process's index at least 1)"
                     .to_string(),
             });
         }
