@@ -802,6 +802,33 @@ fn bench_dd_should_run_on_worker_threads_and_across_two_processes() {
     assert_eq!(served["role"], "serve", "{served}");
     assert_eq!(served["dataflows_served"], 1, "{served}");
 
+    // scaling builds one baseline per size: the serving process serves each in turn, and
+    // the processes connect again on the same ports.
+    let scaling = [
+        "scaling", "--sizes", "200,400", "--events", "30", "--engine", "dd", "--json",
+    ];
+    let serving = deltaloop()
+        .arg("bench")
+        .args(scaling)
+        .args(two)
+        .arg("1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut serving = Kill(Some(serving));
+    let r = bench_json(&[&scaling[..], &two[..], &["0"]].concat());
+    assert_eq!(r["dd_processes"], 2, "{r}");
+    assert_eq!(r["checksum_ok"], true, "{r}");
+    for row in r["sizes"].as_array().unwrap() {
+        assert_eq!(row["dd_checksum_ok"], true, "{r}");
+    }
+    let out = serving.0.take().unwrap().wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let served: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(served["dataflows_served"], 2, "{served}");
+
     let err = run_err(&os(
         &["bench", "endpoints", "--dd-workers", "2"].map(Into::into)
     ));

@@ -324,7 +324,10 @@ pub(crate) fn scaling_text(r: &Report) -> String {
     if rows.iter().any(|row| row.get("dd_single_p50_us").is_some()) {
         let _ = writeln!(
             s,
-            "differential-dataflow baseline (the same documents and events; deltaloop's speedup at p50)"
+            "differential-dataflow baseline, {} worker(s) × {} process(es) (the same documents \
+             and events; deltaloop's speedup at p50)",
+            num(r, "dd_workers"),
+            num(r, "dd_processes")
         );
         scaling_table(&mut s, &rows, "dd_");
     }
