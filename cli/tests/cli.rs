@@ -737,6 +737,40 @@ fn bench_scaling_and_replay_with_engine_dd_should_run_the_baseline_too() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Runs `deltaloop bench ARGS DD_OPTIONS --dd-process 1` in the background and the same
+/// with `--dd-process 0`; returns process 0's report and the serving process's (which must
+/// both succeed). The serving process is killed if process 0 fails first.
+fn bench_on_two_processes(args: &[&str], dd: &[&str]) -> (serde_json::Value, serde_json::Value) {
+    struct Kill(Option<Child>);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            if let Some(child) = &mut self.0 {
+                let _ = child.kill();
+            }
+        }
+    }
+    let serving = deltaloop()
+        .arg("bench")
+        .args(args)
+        .args(dd)
+        .args(["--dd-process", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut serving = Kill(Some(serving));
+    let driving = bench_json(&[args, dd, &["--dd-process", "0"]].concat());
+    let out = serving.0.take().unwrap().wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let served = serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    (driving, served)
+}
+
 #[test]
 fn bench_dd_should_run_on_worker_threads_and_across_two_processes() {
     let small = [
@@ -767,38 +801,12 @@ fn bench_dd_should_run_on_worker_threads_and_across_two_processes() {
     same_output(&r, 1);
 
     // Two real processes over loopback sockets: process 1 lends its two workers to
-    // process 0's baseline (it is killed if the test fails first).
+    // process 0's baseline.
     let hosts = format!("127.0.0.1:{},127.0.0.1:{}", free_port(), free_port());
-    let two = ["--dd-workers", "2", "--dd-hosts", &hosts, "--dd-process"];
-    let serving = deltaloop()
-        .arg("bench")
-        .args(small)
-        .args(two)
-        .arg("1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    struct Kill(Option<Child>);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            if let Some(child) = &mut self.0 {
-                let _ = child.kill();
-            }
-        }
-    }
-    let mut serving = Kill(Some(serving));
-    let r = bench_json(&[&small[..], &two[..], &["0"]].concat());
+    let two = ["--dd-workers", "2", "--dd-hosts", &hosts];
+    let (r, served) = bench_on_two_processes(&small, &two);
     assert_eq!(r["dd_workers"], 2, "{r}");
     same_output(&r, 2);
-    let out = serving.0.take().unwrap().wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let served: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(served["role"], "serve", "{served}");
     assert_eq!(served["dataflows_served"], 1, "{served}");
 
@@ -807,26 +815,12 @@ fn bench_dd_should_run_on_worker_threads_and_across_two_processes() {
     let scaling = [
         "scaling", "--sizes", "200,400", "--events", "30", "--engine", "dd", "--json",
     ];
-    let serving = deltaloop()
-        .arg("bench")
-        .args(scaling)
-        .args(two)
-        .arg("1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut serving = Kill(Some(serving));
-    let r = bench_json(&[&scaling[..], &two[..], &["0"]].concat());
+    let (r, served) = bench_on_two_processes(&scaling, &two);
     assert_eq!(r["dd_processes"], 2, "{r}");
     assert_eq!(r["checksum_ok"], true, "{r}");
     for row in r["sizes"].as_array().unwrap() {
         assert_eq!(row["dd_checksum_ok"], true, "{r}");
     }
-    let out = serving.0.take().unwrap().wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}");
-    let served: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(served["dataflows_served"], 2, "{served}");
 
     let err = run_err(&os(
