@@ -267,6 +267,19 @@ impl Expr {
             .collect()
     }
 
+    /// Evaluates the expression on `doc` as the document when it is a lone constant path of
+    /// the document (`"$.a.b"`, as `@project` fields, keys and comparisons mostly are):
+    /// the same value and errors as [`eval`](Self::eval) with `doc` as the document, without
+    /// setting up a context. `None` for any other expression.
+    pub(crate) fn read_document(&self, doc: &Value) -> Option<Result<Value, EvalError>> {
+        match &self.node {
+            Node::GetField(PathArg::Const(path)) if path.root() == crate::path::Root::Document => {
+                Some(field::read_path("@getField", path, doc))
+            }
+            _ => None,
+        }
+    }
+
     /// Evaluates the expression.
     ///
     /// # Errors

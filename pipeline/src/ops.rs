@@ -173,6 +173,9 @@ impl Stage {
         doc: &Value,
         as_subject: bool,
     ) -> Result<Value, EvalError> {
+        if let Some(read) = expr.read_document(doc) {
+            return read;
+        }
         let mut ctx = EvalContext::new().with_document(doc);
         if as_subject {
             ctx = ctx.with_subject(doc);

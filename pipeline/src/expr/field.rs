@@ -56,10 +56,16 @@ fn read(op: &'static str, p: &PathArg, ctx: &EvalContext<'_>) -> Result<Value, E
             }
             (_, Some(root)) => root,
         };
-        path.get(root).map_err(|e| match e {
-            PathError::FieldNotFound { path } => EvalError::FieldNotFound { path },
-            other => EvalError::op(op, other.to_string()),
-        })
+        read_path(op, &path, root)
+    })
+}
+
+/// Reads `path` of `root` for operator `op`: a path that selects nothing is
+/// [`EvalError::FieldNotFound`].
+pub(super) fn read_path(op: &'static str, path: &Path, root: &Value) -> Result<Value, EvalError> {
+    path.get(root).map_err(|e| match e {
+        PathError::FieldNotFound { path } => EvalError::FieldNotFound { path },
+        other => EvalError::op(op, other.to_string()),
     })
 }
 

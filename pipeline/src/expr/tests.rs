@@ -165,3 +165,35 @@ fn now_should_be_frozen_or_wall_clock() {
     let live = e.eval(&EvalContext::new()).unwrap();
     assert_eq!(live.as_str().map(str::len), Some(20));
 }
+
+#[test]
+fn reading_a_document_path_directly_should_equal_evaluating_it() {
+    let doc = Value::from(&json!({"a": {"b": [1, {"c": "x"}]}, "s": "t"}));
+    let read = |e: &str| {
+        let expr = Expr::compile_json(e).unwrap_or_else(|err| panic!("{e}: {err}"));
+        let ctx = EvalContext::new().with_document(&doc).with_subject(&doc);
+        (expr.read_document(&doc), expr.eval(&ctx))
+    };
+    for path in [
+        r#""$.s""#,
+        r#""$.a.b[1].c""#,
+        r#""$.a.b[-1]""#,
+        r#""$.a.b[*]""#,
+        r#""$.missing.x""#,
+        r#""$.s.x""#,
+    ] {
+        let (direct, evaluated) = read(path);
+        let direct = direct.unwrap_or_else(|| panic!("{path} is a document path"));
+        assert_eq!(format!("{direct:?}"), format!("{evaluated:?}"), "{path}");
+    }
+    // Not a lone read of the document: evaluated the general way.
+    for other in [
+        r#""$""#,
+        r#""$$.s""#,
+        r#"{"@eq": ["$.s", "t"]}"#,
+        r#"["$.s"]"#,
+        "1",
+    ] {
+        assert!(read(other).0.is_none(), "{other}");
+    }
+}
