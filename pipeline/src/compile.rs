@@ -16,12 +16,14 @@
 //!   predicate has an `@eq` between a field of the joined-so-far inputs and a field of the
 //!   new input becomes a hash [`equi_join`](crate::ops::equi_join) instead of a Cartesian
 //!   product, with the full predicate still applied (inside the join when it joins two
-//!   inputs, see [`equi_join_checked`](crate::ops::equi_join_checked), else by a select
-//!   after the last site): same results, without the quadratic product.
+//!   inputs, see [`JoinCheck`](crate::ops::JoinCheck), else by a select after the last
+//!   site): same results, without the quadratic product. The inputs a hash join adds go
+//!   into it unwrapped: it puts their documents under their names itself
+//!   ([`JoinInput`](crate::ops::JoinInput)).
 //!
 //! Node ids follow the reference: `input_<topic>`, `output_<topic>`, `b<i>_op_<stage>`,
-//! `b<i>_ns_<j>_<name>`, `b<i>_join_cart_<n>` (or `b<i>_join_eq_<n>`), `b<i>_join_select`,
-//! `b<i>_lj<n>_*`, `lc_<scope>_<name>`.
+//! `b<i>_ns_<j>_<name>` (for inputs that are wrapped), `b<i>_join_cart_<n>` (or
+//! `b<i>_join_eq_<n>`), `b<i>_join_select`, `b<i>_lj<n>_*`, `lc_<scope>_<name>`.
 //!
 //! Errors ([`PipelineError`]) name the place: the stage (`pipeline[2] @join` or
 //! `branch 1 stage 0 @project`) and the position inside its argument (`[1].soft[0]`).

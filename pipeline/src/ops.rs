@@ -13,8 +13,7 @@
 //! | [`project_expr`] | `project` | the raw wire `project`: a map result's keys are paths, `null` drops |
 //! | [`unwind`] | `unwind` | one row per element of the list at a path |
 //! | [`group_by`] | `group_by` | one `{key, values, documents}` row per group |
-//! | [`equi_join`] | `equi_join` | hash join on per-namespace key expressions, rows merged |
-//! | [`equi_join_checked`] | `equi_join` | the same, keeping only pairs that satisfy a predicate |
+//! | [`equi_join`] | `equi_join` | hash join on per-participant key expressions, rows merged (and wrapped, for [`JoinInput`]s of own documents); with a [`JoinCheck`], only pairs that satisfy a predicate |
 //! | [`cartesian`] | `cartesian` | every pair, rows merged |
 //! | [`wrap`], [`strip`], [`pad`] | `project` | the join helpers: `{N: d}`, keep namespaces, `S: null` |
 //!
@@ -66,7 +65,7 @@ use deltaloop_engine::{CombineFn, FilterFn, FlatMapFn, MapFn, Operator, UserErro
 use serde_json::{Value as Json, json};
 
 pub use group::{PreProjection, group_by, group_by_projected, group_by_with};
-pub use join::{JoinCheck, equi_join, equi_join_checked, join_key};
+pub use join::{JoinCheck, JoinInput, equi_join, join_key};
 pub use project::{ProjectKey, Projection, ProjectionError, project, project_expr};
 
 use crate::clock::Clock;

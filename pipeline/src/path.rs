@@ -169,6 +169,27 @@ impl std::str::FromStr for Path {
     }
 }
 
+/// Appends the child selector of key `k`: `.k` when the dot form reads it back (a name of
+/// letters, digits, `_` and `-`), else `["k"]` with `\` and `"` escaped.
+fn push_key(text: &mut String, k: &str) {
+    if !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    {
+        text.push('.');
+        text.push_str(k);
+        return;
+    }
+    text.push_str("[\"");
+    for c in k.chars() {
+        if c == '\\' || c == '"' {
+            text.push('\\');
+        }
+        text.push(c);
+    }
+    text.push_str("\"]");
+}
+
 impl Path {
     /// Parses a `$`- or `$$`-rooted JSONPath.
     ///
@@ -240,6 +261,26 @@ impl Path {
             Segment::Child(Selector::Key(k)) => Some(k),
             _ => None,
         }
+    }
+
+    /// The path below its top-level field, for reading the document that field holds:
+    /// `$.status.phase` for `$.Pod.status.phase`, `$["x.y"][0]` for `$.Pod["x.y"][0]`.
+    /// `None` unless the path is a simple document path (see
+    /// [`simple_top_field`](Self::simple_top_field)) with at least one segment after the
+    /// field.
+    #[must_use]
+    pub(crate) fn below_top_field(&self) -> Option<Path> {
+        self.simple_top_field()?;
+        let rest = self.segments.get(1..).filter(|rest| !rest.is_empty())?;
+        let mut text = String::from("$");
+        for segment in rest {
+            match segment {
+                Segment::Child(Selector::Key(k)) => push_key(&mut text, k),
+                Segment::Child(Selector::Index(i)) => text.push_str(&format!("[{i}]")),
+                _ => return None,
+            }
+        }
+        Path::parse(&text).ok()
     }
 
     /// Selects from `value` (which plays the root): the single match, a list of all

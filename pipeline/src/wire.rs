@@ -7,10 +7,10 @@
 //! and the operators with user logic — `select` (`predicate`), `project` (`projection`),
 //! `unwind` (`field`), `cartesian`, `group_by` / `group_by_incremental` (`keyExpr`,
 //! `valueExpr`, `distinct`), `equi_join` / `equi_join_incremental` (`leftNs`, `rightNs`,
-//! `leftKey`, `rightKey`, and our optional `predicate`/`keyConjuncts`, see
-//! [`ops::equi_join_checked`]) — whose closures are built from their expressions by an
-//! [`OperatorBuilder`]: [`Expressions`] builds all of them with the [`crate::ops`]
-//! constructors, [`NoUserLogic`] none.
+//! `leftKey`, `rightKey`, and our optional `predicate`/`keyConjuncts` and
+//! `wrapLeft`/`wrapRight`, see [`ops::equi_join`]) — whose closures are built from their
+//! expressions by an [`OperatorBuilder`]: [`Expressions`] builds all of them with the
+//! [`crate::ops`] constructors, [`NoUserLogic`] none.
 //!
 //! Writing a circuit back ([`save`]) uses each closure's label, which the pipeline's operator
 //! constructors set to the operator's wire JSON ([`crate::ops::wire_json`]), so
@@ -263,13 +263,18 @@ impl Expressions {
                 }
             }
             "equi_join" | "equi_join_incremental" => {
-                let (left_ns, right_ns) = (string(spec, "leftNs")?, string(spec, "rightNs")?);
-                let (left_key, right_key) =
-                    (self.expr(spec, "leftKey")?, self.expr(spec, "rightKey")?);
-                let op = match spec.get("predicate") {
-                    None | Some(Json::Null) => {
-                        ops::equi_join(node, left_ns, left_key, right_ns, right_key, clock)
-                    }
+                let left = ops::JoinInput {
+                    ns: string(spec, "leftNs")?.to_owned(),
+                    key: self.expr(spec, "leftKey")?,
+                    wrap: flag(spec, "wrapLeft")?,
+                };
+                let right = ops::JoinInput {
+                    ns: string(spec, "rightNs")?.to_owned(),
+                    key: self.expr(spec, "rightKey")?,
+                    wrap: flag(spec, "wrapRight")?,
+                };
+                let check = match spec.get("predicate") {
+                    None | Some(Json::Null) => None,
                     Some(_) => {
                         let key_conjuncts = match spec.get("keyConjuncts") {
                             None | Some(Json::Null) => None,
@@ -280,15 +285,13 @@ impl Expressions {
                                     .ok_or("keyConjuncts: expected a positive integer")?,
                             ),
                         };
-                        let check = ops::JoinCheck {
+                        Some(ops::JoinCheck {
                             predicate: self.expr(spec, "predicate")?,
                             key_conjuncts,
-                        };
-                        ops::equi_join_checked(
-                            node, left_ns, left_key, right_ns, right_key, check, clock,
-                        )
+                        })
                     }
                 };
+                let op = ops::equi_join(node, left, right, check, clock);
                 match (kind, op) {
                     ("equi_join_incremental", Operator::EquiJoin(j)) => {
                         Operator::EquiJoinIncremental(j)

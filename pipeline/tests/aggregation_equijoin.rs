@@ -36,6 +36,12 @@ fn eq_across_inputs_should_compile_to_an_equi_join() {
         deltaloop_pipeline::ops::wire_json(p.circuit().node("b0_join_eq_0").unwrap()).unwrap();
     assert_eq!(wire["predicate"], json!({"@eq": ["$.a.k", "$.b.k"]}));
     assert_eq!(wire["keyConjuncts"], json!(1));
+    // Both inputs enter the join as their own documents: nothing wraps them.
+    assert_eq!(
+        (wire["wrapLeft"].clone(), wire["wrapRight"].clone()),
+        (json!(true), json!(true))
+    );
+    assert!(!p.circuit().nodes().any(|(id, _)| id.contains("_ns_")));
 }
 
 #[test]
@@ -57,6 +63,7 @@ fn eq_conjunct_of_and_should_compile_to_an_equi_join() {
         wire,
         json!({"type": "equi_join", "leftNs": "a", "rightNs": "b",
                "leftKey": "$.metadata.name", "rightKey": "$.spec.ref",
+               "wrapLeft": true, "wrapRight": true,
                "predicate": {"@and": [
                    {"@gt": ["$.a.id", 0]},
                    {"@eq": ["$.b.spec.ref", "$.a.metadata.name"]},
@@ -354,5 +361,21 @@ fn equi_join_should_match_cartesian_in_soft_joins() {
         json!([p.clone(), {"soft": ["c"]}]),
         json!([hidden(&p), {"soft": ["c"]}]),
         &["a", "c"],
+    );
+}
+
+#[test]
+fn indexed_joins_should_match_cartesian() {
+    // The `index` option names the keys on each input's own document; the inputs enter the
+    // join unwrapped, and the join puts them under their names.
+    let p = json!({"@eq": ["$.a.k", "$.b.k"]});
+    let index = json!({"index": {"b": "$.k", "a": "$.k"}});
+    assert_same_as_cartesian(json!([p.clone(), index]), json!([hidden(&p)]), &["a", "b"]);
+    let p = json!({"@and": [{"@eq": ["$.a.k", "$.b.k"]}, {"@eq": ["$.c.id", "$.a.id"]}]});
+    let index = json!({"index": {"c": "$.id", "a": "$.id"}});
+    assert_same_as_cartesian(
+        json!([p.clone(), index]),
+        json!([hidden(&p)]),
+        &["a", "b", "c"],
     );
 }

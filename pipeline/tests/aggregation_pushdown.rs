@@ -33,9 +33,17 @@ fn join() -> Json {
 fn total_select_on_one_input_should_move_before_the_join() {
     let p = compiled(json!([join(), {"@select": {"@eq": ["$.a.k", 1]}}]));
     assert_eq!(ids(&p), ["b0_op_1_pushed"]);
-    // It filters input `a`'s wrapped rows, before the join site.
+    // It filters input `a`'s own documents, before the equi-join site that wraps them.
+    let wire = deltaloop_pipeline::ops::wire_json(p.circuit().node("b0_op_1_pushed").unwrap());
+    assert_eq!(wire.unwrap()["predicate"], json!({"@eq": ["$.k", 1]}));
+    // Before a Cartesian site, the participant is wrapped and the predicate kept as is.
+    let p = compiled(json!([
+        {"@join": {"@gt": ["$.a.id", "$.b.id"]}},
+        {"@select": {"@eq": ["$.a.k", 1]}}
+    ]));
     let wire = deltaloop_pipeline::ops::wire_json(p.circuit().node("b0_op_1_pushed").unwrap());
     assert_eq!(wire.unwrap()["predicate"], json!({"@eq": ["$.a.k", 1]}));
+    assert!(p.circuit().contains("b0_ns_0_a"));
 }
 
 #[test]
@@ -188,7 +196,7 @@ fn failures_should_stay_where_they_were() {
 /// some of the random keys (`@gt` on strings, nulls and maps; `@add`), non-boolean operands
 /// under `@and`/`@or`/`@not`, paths into one input or both, missing fields.
 fn random_predicate(rng: &mut Lcg, depth: u32) -> Json {
-    const PATHS: [&str; 7] = [
+    const PATHS: [&str; 9] = [
         "$.a.k",
         "$.a.id",
         "$.b.k",
@@ -196,8 +204,10 @@ fn random_predicate(rng: &mut Lcg, depth: u32) -> Json {
         "$.a.float",
         "$.a.missing",
         "$.b",
+        "$[\"a\"][\"k\"]",
+        "$.b[\"id\"]",
     ];
-    let path = |rng: &mut Lcg| json!(PATHS[usize::try_from(rng.next(7)).unwrap()]);
+    let path = |rng: &mut Lcg| json!(PATHS[usize::try_from(rng.next(9)).unwrap()]);
     let constant = |rng: &mut Lcg| {
         [json!(1), json!("1"), Json::Null, json!(2.0)][usize::try_from(rng.next(4)).unwrap()]
             .clone()

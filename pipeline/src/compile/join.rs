@@ -5,11 +5,14 @@
 //! 1. Participants are `options.inputs` when given, else the branch's `@inputs`; inputs
 //!    that are not participants are side channels (their input node exists, feeds nothing).
 //!    `soft` ⊆ participants; at least one participant is hard.
-//! 2. Each participant `N` is wrapped as `{N: doc}` (`b<i>_ns_<j>_<N>`).
+//! 2. Each participant `N` is wrapped as `{N: doc}` (`b<i>_ns_<j>_<N>`), except where it
+//!    enters an equi-join site: there the join puts its own documents under `N`
+//!    ([`ops::JoinInput`]), which saves a map per row change. That is the right input of
+//!    every equi-join site, and the first hard participant when the first site is one.
 //! 3. Hard participants are joined left-deep (`b<i>_join_cart_<n>` or `b<i>_join_eq_<n>`).
 //!    With ≥ 2 hard and no soft participants the predicate is applied to every joined row
 //!    (field-not-found is `false`): by a select after the last site (`b<i>_join_select`),
-//!    or inside the joins ([`ops::equi_join_checked`]), which skip it where the key
+//!    or inside the joins (an [`ops::JoinCheck`]), which skip it where the key
 //!    decides it: for exactly two hard participants joined by an `equi_join`, the one site
 //!    checks the whole predicate; for more, when every conjunct is an `@eq` that some site
 //!    keys on, each site checks its own conjuncts.
@@ -233,41 +236,80 @@ pub(super) fn compile(
         .filter(|p| args.soft.contains(p))
         .collect();
 
-    // Wrap each participant as {N: doc}.
-    let mut wrapped = Vec::with_capacity(args.participants.len());
+    // The key of every site, decided up front: a participant whose site is an equi-join
+    // enters it as its own documents, which the join puts under its name; the others are
+    // wrapped as {N: doc} first. So is the first hard participant, the left input of the
+    // first site, unless that site is an equi-join.
+    let hard_keys: Vec<Option<SiteKey>> = (1..hard.len())
+        .map(|n| site_key(&args, &names(&hard[..n]), hard[n], soft.is_empty()))
+        .collect();
+    let mut left_of_soft = names(&hard);
+    let mut soft_keys: Vec<Option<SiteKey>> = Vec::with_capacity(soft.len());
+    for name in &soft {
+        soft_keys.push(site_key(&args, &left_of_soft, name, true));
+        left_of_soft.push((*name).clone());
+    }
+    let own_documents = |name: &str| {
+        let first = hard.first().is_some_and(|h| *h == name);
+        let site = hard
+            .iter()
+            .skip(1)
+            .zip(&hard_keys)
+            .chain(soft.iter().zip(&soft_keys))
+            .find(|(n, _)| **n == name);
+        match site {
+            Some((_, key)) => key.is_some(),
+            None => first && hard_keys.first().is_some_and(Option::is_some),
+        }
+    };
+
+    let pushdown = if soft.is_empty() {
+        plan_pushdown(ctx, branch, after, &hard)?
+    } else {
+        Pushdown::default()
+    };
+    let mut inputs: Vec<(String, String, bool)> = Vec::with_capacity(args.participants.len());
     for (j, name) in args.participants.iter().enumerate() {
         let from = feeds
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, node)| node.clone())
             .unwrap_or_default();
-        let id = format!("b{b}_ns_{j}_{}", sanitize(name));
-        wrapped.push((name.clone(), ctx.node(id, ops::wrap(name), &[&from])?));
+        let own = own_documents(name);
+        let node = if own {
+            from
+        } else {
+            let id = format!("b{b}_ns_{j}_{}", sanitize(name));
+            ctx.node(id, ops::wrap(name), &[&from])?
+        };
+        inputs.push((name.clone(), node, own));
     }
-    let pushdown = if soft.is_empty() {
-        plan_pushdown(ctx, branch, after, &hard)?
-    } else {
-        Pushdown::default()
-    };
     for (name, id, conjunct) in pushdown.filters {
-        if let Some(entry) = wrapped.iter_mut().find(|(n, _)| *n == name) {
+        if let Some(entry) = inputs.iter_mut().find(|(n, ..)| *n == name) {
+            // On own documents, the conjunct reads below the participant's name.
+            let conjunct = match entry.2 {
+                true => conjunct.below_top_field().ok_or_else(|| {
+                    join_error(stage.at(""), "internal: a moved @select did not rewrite")
+                })?,
+                false => conjunct,
+            };
             let op = ops::select(&id, conjunct, ctx.clock);
             entry.1 = ctx.node(id, op, &[&entry.1])?;
         }
     }
-    let node_of = |name: &str| {
-        wrapped
+    let input_of = |name: &str| {
+        inputs
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, id)| id.clone())
+            .find(|(n, ..)| n == name)
+            .map(|(_, id, own)| (id.clone(), *own))
             .unwrap_or_default()
     };
 
     let mut left_names: Vec<String> = Vec::new();
-    let mut left = String::new();
+    let (mut left, mut left_own) = (String::new(), false);
     // The predicate of a join of exactly two hard inputs is checked inside an equi-join
-    // (see `ops::equi_join_checked`) rather than by a select after it; so is that of a join
-    // of more, when each of its conjuncts is an `@eq` that one site keys on: each site then
+    // (see `ops::JoinCheck`) rather than by a select after it; so is that of a join of
+    // more, when each of its conjuncts is an `@eq` that one site keys on: each site then
     // checks its own conjuncts.
     let per_site = if hard.len() > 2 && soft.is_empty() && args.index.is_none() {
         site_conjuncts(&args, &hard)
@@ -277,10 +319,9 @@ pub(super) fn compile(
     let mut checked = false;
     for (n, name) in hard.iter().enumerate() {
         if n == 0 {
-            left = node_of(name);
+            (left, left_own) = input_of(name);
         } else {
-            let auto = soft.is_empty();
-            let key = site_key(&args, &left_names, name, auto);
+            let key = hard_keys.get(n - 1).cloned().flatten();
             let check = match per_site.as_ref().and_then(|sites| sites.get(n - 1)) {
                 Some(conjuncts) => Some(ops::JoinCheck {
                     predicate: ctx.expr(stage, "", &and_of(conjuncts))?,
@@ -294,9 +335,11 @@ pub(super) fn compile(
                 }
             };
             checked |= check.is_some();
-            let op = site_op(ctx, key, check, name, &format!("b{b}_join"), n - 1);
-            let (id, op) = op;
-            left = ctx.node(id, op, &[&left, &node_of(name)])?;
+            let (right, right_own) = input_of(name);
+            let own = [left_own, right_own];
+            let (id, op) = site_op(ctx, key, check, own, name, &format!("b{b}_join"), n - 1);
+            left = ctx.node(id, op, &[&left, &right])?;
+            left_own = false;
         }
         left_names.push((*name).clone());
     }
@@ -308,11 +351,11 @@ pub(super) fn compile(
             &[&left],
         )?;
     }
-    for (n, name) in soft.iter().enumerate() {
+    for (n, (name, key)) in soft.iter().zip(soft_keys).enumerate() {
         let p = format!("b{b}_lj{n}");
-        let key = site_key(&args, &left_names, name, true);
-        let (id, op) = site_op(ctx, key, None, name, &p, usize::MAX);
-        let product = ctx.node(id, op, &[&left, &node_of(name)])?;
+        let (right, right_own) = input_of(name);
+        let (id, op) = site_op(ctx, key, None, [false, right_own], name, &p, usize::MAX);
+        let product = ctx.node(id, op, &[&left, &right])?;
         let sel_id = format!("{p}_select");
         let sel = ctx.node(
             sel_id.clone(),
@@ -336,7 +379,9 @@ pub(super) fn compile(
 /// The `@select` conjuncts that move before a join (see [`plan_pushdown`]).
 #[derive(Default)]
 struct Pushdown {
-    /// `(participant, node id, conjunct)`: a select on that participant's wrapped rows.
+    /// `(participant, node id, conjunct)`: a select on that participant's input rows
+    /// (`{N: doc}`, or, where it enters a hash join unwrapped, `doc` with the conjunct read
+    /// below `N`: [`Expr::below_top_field`]).
     filters: Vec<(String, String, Expr)>,
     /// How many following stages moved whole.
     stages: usize,
@@ -345,7 +390,7 @@ struct Pushdown {
 }
 
 /// Plans moving `@select` predicates that follow a join (of hard participants only) onto
-/// the participants' wrapped rows, so that rows they drop never enter the join's state.
+/// the participants' input rows, so that rows they drop never enter the join's state.
 ///
 /// `σ_p(A ⋈ B) = σ_p(A) ⋈ B` when `p` reads only `A`'s fields; a `@select` is exactly
 /// that filter when, in addition, its predicate can fail with nothing but field-not-found
@@ -402,12 +447,15 @@ fn plan_pushdown(
 }
 
 /// The node id and operator of a join site: an `equi_join` when `key` is given, else a
-/// Cartesian product. `n == usize::MAX` marks a left-join site (`<prefix>_cart` /
+/// Cartesian product. `own` tells, for the left and the right input, whether it carries
+/// its participant's own documents (only an equi-join's inputs do, see
+/// [`ops::JoinInput`]). `n == usize::MAX` marks a left-join site (`<prefix>_cart` /
 /// `<prefix>_eq`); otherwise ids are `<prefix>_cart_<n>` / `<prefix>_eq_<n>`.
 fn site_op(
     ctx: &Ctx<'_>,
     key: Option<SiteKey>,
     check: Option<ops::JoinCheck>,
+    own: [bool; 2],
     right: &str,
     prefix: &str,
     n: usize,
@@ -420,12 +468,18 @@ fn site_op(
     match key {
         Some((left_ns, left_key, right_key)) => {
             let id = format!("{prefix}_eq{suffix}");
-            let op = match check {
-                Some(check) => ops::equi_join_checked(
-                    &id, &left_ns, left_key, right, right_key, check, ctx.clock,
-                ),
-                None => ops::equi_join(&id, &left_ns, left_key, right, right_key, ctx.clock),
+            let [left_own, right_own] = own;
+            let left = ops::JoinInput {
+                ns: left_ns,
+                key: left_key,
+                wrap: left_own,
             };
+            let right = ops::JoinInput {
+                ns: right.to_owned(),
+                key: right_key,
+                wrap: right_own,
+            };
+            let op = ops::equi_join(&id, left, right, check, ctx.clock);
             (id, op)
         }
         None => {
@@ -434,6 +488,11 @@ fn site_op(
             (id, op)
         }
     }
+}
+
+/// The names of `participants`, owned.
+fn names(participants: &[&String]) -> Vec<String> {
+    participants.iter().map(|p| (*p).clone()).collect()
 }
 
 /// The equi-join key of the site joining `left_names` with `right`, if any: from the

@@ -49,6 +49,55 @@ impl Expr {
     }
 }
 
+impl Expr {
+    /// The expression on the document under its one top-level field: what this total
+    /// expression (see [`Expr::total_on_one_field`]) gives on `{F: doc}`, evaluated on
+    /// `doc`. Every path `$.F.rest` reads `$.rest`, `$.F` itself is the whole document, and
+    /// `@exists` of `$.F` is `true`. Field-not-found stays field-not-found (the path below
+    /// `F` finds nothing exactly where the full path does), and nothing else can fail.
+    ///
+    /// `None` when the expression is not made only of what [`Expr::total_on_one_field`]
+    /// accepts.
+    #[must_use]
+    pub(crate) fn below_top_field(&self) -> Option<Expr> {
+        below(&self.node).map(|node| Expr { node })
+    }
+}
+
+/// [`Expr::below_top_field`] of a node.
+fn below(node: &Node) -> Option<Node> {
+    Some(match node {
+        Node::Const(_) | Node::Literal(_) => node.clone(),
+        Node::GetField(PathArg::Const(p)) => {
+            p.simple_top_field()?;
+            match p.below_top_field() {
+                Some(rest) => Node::GetField(PathArg::Const(rest)),
+                None => Node::Call {
+                    op: Op::Copy,
+                    args: Vec::new(),
+                    form: Form::Nullary,
+                },
+            }
+        }
+        Node::Exists(PathArg::Const(p)) => {
+            p.simple_top_field()?;
+            match p.below_top_field() {
+                Some(rest) => Node::Exists(PathArg::Const(rest)),
+                None => Node::Const(crate::value::Value::Bool(true)),
+            }
+        }
+        Node::Call { op, args, form } => match op {
+            Op::Eq | Op::Neq | Op::And | Op::Or | Op::Not => Node::Call {
+                op: *op,
+                args: args.iter().map(below).collect::<Option<Vec<_>>>()?,
+                form: *form,
+            },
+            _ => return None,
+        },
+        _ => return None,
+    })
+}
+
 /// Whether `node` is total (see [`Expr::total_on_one_field`]), every path it reads lying
 /// under the same top-level field, which is recorded in `field`.
 fn total<'n>(node: &'n Node, boolean: bool, field: &mut Option<&'n str>) -> bool {

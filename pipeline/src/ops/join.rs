@@ -1,16 +1,26 @@
-//! `equi_join`: the hash join of two product streams on per-namespace keys.
+//! `equi_join`: the hash join of two streams on per-participant keys.
 //!
-//! Each side's key is its key expression evaluated on the row's *namespace sub-document*
-//! (`row[ns]`), so `$.spec.x` means that input's own field. A row whose namespace or key
-//! does not resolve (field-not-found) never matches; other errors abort the step. Matching
-//! rows are shallow-merged with weight wₗ·wᵣ.
+//! Each input carries one participant `N` of the `@join`, in one of two forms
+//! ([`JoinInput::wrap`]):
+//! - *product rows* `{N: doc, …}` (a wrapped participant, or the output of an earlier
+//!   site): the key is evaluated on the row's namespace sub-document `row[N]`, and a row
+//!   without it never matches;
+//! - the participant's *own documents* `doc`: the key is evaluated on `doc`, and the join
+//!   puts it under `N` in its output, as the wrapping would have.
+//!
+//! So `$.spec.x` means that participant's own field either way. A row whose key does not
+//! resolve (field-not-found) never matches; other errors abort the step. Matching rows are
+//! shallow-merged with weight wₗ·wᵣ: the output row is `{…left, …right}`, with own
+//! documents taken as `{N: doc}`. Joining own documents saves the wrapping of every input
+//! row, a map allocation per row change, and the join's state holds the documents
+//! themselves.
 //!
 //! Keys are compared by row identity (canonical JSON), after a top-level number (or a
 //! number element of a top-level list: a composite key) is widened to a float, so that
 //! whenever `@eq` holds between two keys (it compares top-level numbers by value) they also
 //! match here. The converse need not hold (`{"a": 1}` and `{"a": 1.0}` match but are not
 //! `@eq`), which is why automatically detected joins still check their predicate: inside
-//! the join ([`equi_join_checked`], skipped for plain keys) or in a select after it.
+//! the join (a [`JoinCheck`], skipped for plain keys) or in a select after it.
 //!
 //! A composite key (both sides a list of paths, as the automatic key of several `@eq`s is)
 //! whose values are all strings is represented as one string rather than a list (see
@@ -21,11 +31,13 @@ use serde_json::{Value as Json, json};
 use smallvec::SmallVec;
 use smol_str::SmolStrBuilder;
 
-use super::{Stage, holds, label, merge};
+use std::sync::Arc;
+
+use super::{OpErrorKind, Stage, holds, label, merge};
 use crate::clock::Clock;
 use crate::error::EvalError;
 use crate::expr::Expr;
-use crate::value::{Str, Text, Value, intern};
+use crate::value::{Object, Str, Text, Value, intern, key_hash, keys_strictly_sorted};
 
 /// The join key of a value: a top-level number widened to a float (so `1` and `1.0`, and
 /// integers beyond 2⁵³ that `@eq` equates with a float, share a key), and likewise each
@@ -115,37 +127,44 @@ fn push_decimal(text: &mut SmolStrBuilder, n: usize) {
     text.push(char::from_digit(u32::try_from(n % 10).unwrap_or(0), 10).unwrap_or('0'));
 }
 
-fn key_fn(stage: Stage, ns: &str, key_json: &Json, key: KeyExpr) -> KeyFn<Value> {
-    let label = json!({"ns": ns, "key": key_json}).to_string();
+/// One input of an [`equi_join`] site.
+#[derive(Clone, Debug)]
+pub struct JoinInput {
+    /// The participant the input carries: its namespace in the joined rows (`Pod` in
+    /// `{Pod: …, Service: …}`).
+    pub ns: String,
+    /// The key, evaluated on the participant's own document.
+    pub key: Expr,
+    /// `true`: the input's rows are the participant's own documents, which the join puts
+    /// under `ns`. `false`: they are product rows `{ns: doc, …}` that hold it there.
+    pub wrap: bool,
+}
+
+/// The key function of one input: the key of its participant's document (`row[ns]`, or the
+/// row itself when `wrap`), `None` where it does not resolve.
+fn key_fn(stage: Stage, ns: &str, wrap: bool, key_json: &Json, key: KeyExpr) -> KeyFn<Value> {
+    let mut label = json!({"ns": ns, "key": key_json});
+    if wrap {
+        label["wrap"] = Json::Bool(true);
+    }
     // Interned, so that the lookup finds the row's entry by pointer.
     let ns: Str = intern(ns);
-    KeyFn::new(label, move |row: &Value| {
-        let Some(sub) = row.get(&ns) else {
-            return Ok(None);
-        };
-        match key.eval(&stage, sub) {
-            Ok(k) => Ok(Some(k)),
-            Err(e) if e.is_field_not_found() => Ok(None),
-            Err(e) => Err(stage.error(row, e)),
-        }
-    })
+    let key_of = move |doc: &Value, row: &Value| match key.eval(&stage, doc) {
+        Ok(k) => Ok(Some(k)),
+        Err(e) if e.is_field_not_found() => Ok(None),
+        Err(e) => Err(stage.error(row, e)),
+    };
+    if wrap {
+        KeyFn::new(label.to_string(), move |row: &Value| key_of(row, row))
+    } else {
+        KeyFn::new(label.to_string(), move |row: &Value| match row.get(&ns) {
+            Some(sub) => key_of(sub, row),
+            None => Ok(None),
+        })
+    }
 }
 
-/// `equi_join`: left rows keyed by `left_key` on namespace `left_ns`, right rows by
-/// `right_key` on `right_ns`; matching pairs are merged. `node` names the stage in errors.
-#[must_use]
-pub fn equi_join(
-    node: &str,
-    left_ns: &str,
-    left_key: Expr,
-    right_ns: &str,
-    right_key: Expr,
-    clock: &Clock,
-) -> Operator<Value> {
-    build(node, left_ns, left_key, right_ns, right_key, None, clock)
-}
-
-/// The predicate an [`equi_join_checked`] keeps pairs by.
+/// The predicate a checked [`equi_join`] keeps pairs by.
 #[derive(Clone, Debug)]
 pub struct JoinCheck {
     /// The `@join` predicate, evaluated on the merged row with the `@select` semantics
@@ -159,35 +178,16 @@ pub struct JoinCheck {
     pub key_conjuncts: Option<usize>,
 }
 
-/// [`equi_join`] that keeps only the pairs satisfying `check.predicate`, evaluated inside
-/// the join (see [`JoinCheck`]): the `@join` of two inputs, without a select after it.
+/// `equi_join`: left rows keyed by `left.key` on participant `left.ns`, right rows by
+/// `right.key` on `right.ns`; matching pairs are merged (see the module docs). With a
+/// `check`, only the pairs satisfying its predicate are kept, evaluated inside the join
+/// (see [`JoinCheck`]): the `@join` of two inputs, without a select after it. `node` names
+/// the stage in errors.
 #[must_use]
-pub fn equi_join_checked(
+pub fn equi_join(
     node: &str,
-    left_ns: &str,
-    left_key: Expr,
-    right_ns: &str,
-    right_key: Expr,
-    check: JoinCheck,
-    clock: &Clock,
-) -> Operator<Value> {
-    build(
-        node,
-        left_ns,
-        left_key,
-        right_ns,
-        right_key,
-        Some(check),
-        clock,
-    )
-}
-
-fn build(
-    node: &str,
-    left_ns: &str,
-    left_key: Expr,
-    right_ns: &str,
-    right_key: Expr,
+    left: JoinInput,
+    right: JoinInput,
     check: Option<JoinCheck>,
     clock: &Clock,
 ) -> Operator<Value> {
@@ -195,30 +195,38 @@ fn build(
         node,
         "@join",
         clock,
-        left_key.is_time_variant()
-            || right_key.is_time_variant()
+        left.key.is_time_variant()
+            || right.key.is_time_variant()
             || check
                 .as_ref()
                 .is_some_and(|c| c.predicate.is_time_variant()),
     );
-    let left_json = left_key.to_json();
-    let right_json = right_key.to_json();
+    let left_json = left.key.to_json();
+    let right_json = right.key.to_json();
     let mut wire = json!({
         "type": "equi_join",
-        "leftNs": left_ns,
-        "rightNs": right_ns,
+        "leftNs": left.ns,
+        "rightNs": right.ns,
         "leftKey": left_json,
         "rightKey": right_json,
     });
-    // `predicate` and `keyConjuncts` are not in the reference's format: they keep a checked
-    // join's semantics on a round trip through `crate::wire`.
-    if let (Some(c), Some(obj)) = (&check, wire.as_object_mut()) {
-        obj.insert("predicate".into(), c.predicate.to_json());
-        if let Some(n) = c.key_conjuncts {
-            obj.insert("keyConjuncts".into(), n.into());
+    // `predicate`, `keyConjuncts`, `wrapLeft` and `wrapRight` are not in the reference's
+    // format: they keep the join's semantics on a round trip through `crate::wire`.
+    if let Some(obj) = wire.as_object_mut() {
+        if let Some(c) = &check {
+            obj.insert("predicate".into(), c.predicate.to_json());
+            if let Some(n) = c.key_conjuncts {
+                obj.insert("keyConjuncts".into(), n.into());
+            }
+        }
+        for (field, wrap) in [("wrapLeft", left.wrap), ("wrapRight", right.wrap)] {
+            if wrap {
+                obj.insert(field.into(), Json::Bool(true));
+            }
         }
     }
-    let (left_key, right_key) = KeyExpr::pair(left_key, right_key);
+    let combine = combiner(&left, &right);
+    let (left_key, right_key) = KeyExpr::pair(left.key, right.key);
     let composite = matches!(left_key, KeyExpr::Parts(_));
     let combine_stage = stage.clone();
     let residual = check.map(|check| {
@@ -237,13 +245,80 @@ fn build(
         )
     });
     Operator::EquiJoin(JoinSpec {
-        left_key: key_fn(stage.clone(), left_ns, &left_json, left_key),
-        right_key: key_fn(stage, right_ns, &right_json, right_key),
+        left_key: key_fn(stage.clone(), &left.ns, left.wrap, &left_json, left_key),
+        right_key: key_fn(stage, &right.ns, right.wrap, &right_json, right_key),
         combine: CombineFn::new(label(&wire), move |l: &Value, r: &Value| {
-            merge(l, r).map_err(|e| combine_stage.error(l, e))
+            combine.apply(l, r).map_err(|e| combine_stage.error(l, e))
         }),
         residual,
     })
+}
+
+/// How a join site builds its output row from a matching pair (see the module docs).
+enum Combiner {
+    /// Both inputs are product rows: their shallow merge.
+    Merge,
+    /// Both inputs are own documents: `{ns: doc}` for both, the keys in map order.
+    Pair([(Str, u64); 2], bool),
+    /// The left input is product rows, the right own documents: the left row with the
+    /// right document under its namespace.
+    IntoLeft(Str),
+    /// The left input is own documents, the right product rows: `{ns: left}` merged with
+    /// the right row.
+    OntoRight(Str, u64),
+}
+
+fn combiner(left: &JoinInput, right: &JoinInput) -> Combiner {
+    let keyed = |ns: &str| {
+        let k = intern(ns);
+        let h = key_hash(&k);
+        (k, h)
+    };
+    match (left.wrap, right.wrap) {
+        (false, false) => Combiner::Merge,
+        (true, true) => {
+            let (l, r) = (keyed(&left.ns), keyed(&right.ns));
+            if keys_strictly_sorted([&l.0, &r.0]) {
+                Combiner::Pair([l, r], false)
+            } else {
+                Combiner::Pair([r, l], true)
+            }
+        }
+        (false, true) => Combiner::IntoLeft(intern(&right.ns)),
+        (true, false) => {
+            let (k, h) = keyed(&left.ns);
+            Combiner::OntoRight(k, h)
+        }
+    }
+}
+
+impl Combiner {
+    /// The output row of the pair `(l, r)`.
+    fn apply(&self, l: &Value, r: &Value) -> Result<Value, OpErrorKind> {
+        match self {
+            Combiner::Merge => merge(l, r),
+            Combiner::Pair(keys, swapped) => {
+                let values: SmallVec<[Value; 8]> = if *swapped {
+                    smallvec::smallvec![r.clone(), l.clone()]
+                } else {
+                    smallvec::smallvec![l.clone(), r.clone()]
+                };
+                // Two distinct participants: the keys are strictly sorted (see `combiner`).
+                Ok(Value::Map(Object::from_sorted_keys(keys, values)))
+            }
+            Combiner::IntoLeft(ns) => match l {
+                Value::Map(m) => {
+                    let mut row = m.clone();
+                    row.insert_interned(Arc::clone(ns), r.clone());
+                    Ok(Value::Map(row))
+                }
+                other => merge(other, r),
+            },
+            Combiner::OntoRight(ns, hash) => {
+                merge(&Value::Map(Object::single(ns, *hash, l.clone())), r)
+            }
+        }
+    }
 }
 
 /// Whether a join key made of `n` `@eq` conjuncts (a plain value for one, a list of `n`

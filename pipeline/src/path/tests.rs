@@ -140,3 +140,69 @@ fn one_path_should_read_documents_of_different_shapes_in_any_order() {
         }
     }
 }
+
+#[test]
+fn a_path_below_its_top_field_should_read_that_field_s_document_alike() {
+    let keys = [
+        "k",
+        "x.y",
+        "a b",
+        "q\"uote",
+        "back\\slash",
+        "",
+        "*",
+        "ünï",
+        "-",
+        "[0]",
+        "$",
+        "7",
+    ];
+    // Documents where each key holds a map, a list, a scalar, or is missing.
+    let inner: Vec<Value> = keys
+        .iter()
+        .map(|k| Value::map([(*k, Value::list(vec![Value::map([("z", Value::Int(1))])]))]))
+        .chain([j(r#"{"k": 3}"#), j("[1, 2]"), Value::Null])
+        .collect();
+    for (i, k) in keys.iter().enumerate() {
+        let key = serde_json::to_string(k).unwrap();
+        for (full, below) in [
+            (format!("$.F[{key}]"), format!("$[{key}]")),
+            (format!("$.F[{key}][0].z"), format!("$[{key}][0].z")),
+            (format!("$['F'][{key}][-1]"), format!("$[{key}][-1]")),
+            ("$.F[1]".to_owned(), "$[1]".to_owned()),
+        ] {
+            let path = Path::parse(&full).unwrap();
+            let rest = path.below_top_field().unwrap();
+            assert_eq!(
+                rest.segments.len(),
+                path.segments.len() - 1,
+                "{full} -> {rest}"
+            );
+            // The same reads as the path written below the field by hand.
+            assert_eq!(
+                rest.segments.len(),
+                Path::parse(&below).unwrap().segments.len()
+            );
+            for doc in &inner {
+                let wrapped = Value::map([("F", doc.clone())]);
+                assert_eq!(
+                    rest.get(doc),
+                    path.get(&wrapped).map_err(|_| rest.not_found()),
+                    "{full} ({i}) on {doc}"
+                );
+            }
+        }
+    }
+    for unsupported in [
+        "$.F",
+        "$",
+        "$$.F.x",
+        "$.F[*]",
+        "$..F.x",
+        "$.F.x[0:1]",
+        "$[0].x",
+    ] {
+        let path = Path::parse(unsupported).unwrap();
+        assert!(path.below_top_field().is_none(), "{unsupported}");
+    }
+}
