@@ -268,13 +268,28 @@ impl Expr {
     }
 
     /// Evaluates the expression on `doc` as the document when it is a lone constant path of
-    /// the document (`"$.a.b"`, as `@project` fields, keys and comparisons mostly are):
-    /// the same value and errors as [`eval`](Self::eval) with `doc` as the document, without
-    /// setting up a context. `None` for any other expression.
+    /// the document (`"$.a.b"`, as `@project` fields, keys and comparisons mostly are), or
+    /// an `@eq`/`@neq` of two operands that are each a constant or a simple constant path
+    /// of the document (`{"@eq": ["$.status.phase", "Running"]}`, as `@select` predicates
+    /// mostly are): the same value and errors as [`eval`](Self::eval) with `doc` as the
+    /// document, without setting up a context, and the comparison without cloning its
+    /// operands. `None` for any other expression.
     pub(crate) fn read_document(&self, doc: &Value) -> Option<Result<Value, EvalError>> {
         match &self.node {
             Node::GetField(PathArg::Const(path)) if path.root() == crate::path::Root::Document => {
                 Some(field::read_path("@getField", path, doc))
+            }
+            Node::Call {
+                op: op @ (Op::Eq | Op::Neq),
+                args,
+                ..
+            } => {
+                let [a, b] = args.as_slice() else {
+                    return None;
+                };
+                let (a, b) = (borrowed_operand(a, doc)?, borrowed_operand(b, doc)?);
+                // Operands are read in order: the first one's error wins, as in `eval`.
+                Some(a.and_then(|a| b.map(|b| Value::Bool(a.deep_eq(b) == (*op == Op::Eq)))))
             }
             _ => None,
         }
@@ -698,6 +713,18 @@ fn eval_call(op: Op, args: &[Node], ctx: &EvalContext<'_>) -> Result<Value, Eval
 pub(crate) fn arg(args: &[Node], i: usize) -> &Node {
     static NULL: Node = Node::Const(Value::Null);
     args.get(i).unwrap_or(&NULL)
+}
+
+/// The value of an operand that [`Expr::read_document`] reads without evaluating it: a
+/// constant, or a simple constant path of the document `doc`. `None` for other operands.
+fn borrowed_operand<'a>(node: &'a Node, doc: &'a Value) -> Option<Result<&'a Value, EvalError>> {
+    match node {
+        Node::Const(v) | Node::Literal(v) => Some(Ok(v)),
+        Node::GetField(PathArg::Const(path)) if path.root() == crate::path::Root::Document => {
+            field::read_path_ref("@getField", path, doc)
+        }
+        _ => None,
+    }
 }
 
 /// Evaluates argument `i`.

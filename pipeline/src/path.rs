@@ -283,6 +283,14 @@ impl Path {
         Path::parse(&text).ok()
     }
 
+    /// [`get`](Self::get) without a clone, for simple paths (plain keys and indexes, which
+    /// select at most one node): the node, or [`PathError::FieldNotFound`]. `None` for
+    /// other paths.
+    pub(crate) fn get_ref<'v>(&self, value: &'v Value) -> Option<Result<&'v Value, PathError>> {
+        self.simple
+            .then(|| self.get_simple(value).ok_or_else(|| self.not_found()))
+    }
+
     /// Selects from `value` (which plays the root): the single match, a list of all
     /// matches when there are several, or [`PathError::FieldNotFound`].
     ///

@@ -69,6 +69,19 @@ pub(super) fn read_path(op: &'static str, path: &Path, root: &Value) -> Result<V
     })
 }
 
+/// [`read_path`] without a clone, for paths that select at most one node (see
+/// [`Path::get_ref`]); `None` for other paths.
+pub(super) fn read_path_ref<'v>(
+    op: &'static str,
+    path: &Path,
+    root: &'v Value,
+) -> Option<Result<&'v Value, EvalError>> {
+    Some(path.get_ref(root)?.map_err(|e| match e {
+        PathError::FieldNotFound { path } => EvalError::FieldNotFound { path },
+        other => EvalError::op(op, other.to_string()),
+    }))
+}
+
 pub(super) fn get_field(p: &PathArg, ctx: &EvalContext<'_>) -> Result<Value, EvalError> {
     read("@getField", p, ctx)
 }

@@ -186,11 +186,38 @@ fn reading_a_document_path_directly_should_equal_evaluating_it() {
         let direct = direct.unwrap_or_else(|| panic!("{path} is a document path"));
         assert_eq!(format!("{direct:?}"), format!("{evaluated:?}"), "{path}");
     }
-    // Not a lone read of the document: evaluated the general way.
+    // Comparisons of constants and simple document paths: read without cloning, with the
+    // same value, or the error of the first operand that fails.
+    let operands = [
+        r#""$.s""#,
+        r#""$.a.b[1]""#,
+        r#""$.a.b[0]""#,
+        r#""$.missing""#,
+        r#""$.s.x""#,
+        r#""t""#,
+        "1",
+        "1.0",
+        "null",
+        r#"{"@literal": {"c": "x"}}"#,
+    ];
+    for op in ["@eq", "@neq"] {
+        for a in operands {
+            for b in operands {
+                let e = format!(r#"{{"{op}": [{a}, {b}]}}"#);
+                let (direct, evaluated) = read(&e);
+                let direct = direct.unwrap_or_else(|| panic!("{e} is a direct comparison"));
+                assert_eq!(format!("{direct:?}"), format!("{evaluated:?}"), "{e}");
+            }
+        }
+    }
+    // Not a lone read of the document or such a comparison: evaluated the general way.
     for other in [
         r#""$""#,
         r#""$$.s""#,
-        r#"{"@eq": ["$.s", "t"]}"#,
+        r#"{"@eq": ["$.a.b[*]", 1]}"#,
+        r#"{"@eq": ["$$.s", "t"]}"#,
+        r#"{"@eq": [{"@add": [1, 1]}, 2]}"#,
+        r#"{"@gt": ["$.s", "t"]}"#,
         r#"["$.s"]"#,
         "1",
     ] {
