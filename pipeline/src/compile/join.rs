@@ -285,16 +285,17 @@ pub(super) fn compile(
         inputs.push((name.clone(), node, own));
     }
     for (name, id, conjunct) in pushdown.filters {
-        if let Some(entry) = inputs.iter_mut().find(|(n, ..)| *n == name) {
+        if let Some((_, node, own)) = inputs.iter_mut().find(|(n, ..)| *n == name) {
             // On own documents, the conjunct reads below the participant's name.
-            let conjunct = match entry.2 {
-                true => conjunct.below_top_field().ok_or_else(|| {
+            let conjunct = if *own {
+                conjunct.below_top_field().ok_or_else(|| {
                     join_error(stage.at(""), "internal: a moved @select did not rewrite")
-                })?,
-                false => conjunct,
+                })?
+            } else {
+                conjunct
             };
             let op = ops::select(&id, conjunct, ctx.clock);
-            entry.1 = ctx.node(id, op, &[&entry.1])?;
+            *node = ctx.node(id, op, &[node.as_str()])?;
         }
     }
     let input_of = |name: &str| {

@@ -63,10 +63,7 @@ fn read(op: &'static str, p: &PathArg, ctx: &EvalContext<'_>) -> Result<Value, E
 /// Reads `path` of `root` for operator `op`: a path that selects nothing is
 /// [`EvalError::FieldNotFound`].
 pub(super) fn read_path(op: &'static str, path: &Path, root: &Value) -> Result<Value, EvalError> {
-    path.get(root).map_err(|e| match e {
-        PathError::FieldNotFound { path } => EvalError::FieldNotFound { path },
-        other => EvalError::op(op, other.to_string()),
-    })
+    path.get(root).map_err(|e| path_error(op, e))
 }
 
 /// [`read_path`] without a clone, for paths that select at most one node (see
@@ -76,10 +73,16 @@ pub(super) fn read_path_ref<'v>(
     path: &Path,
     root: &'v Value,
 ) -> Option<Result<&'v Value, EvalError>> {
-    Some(path.get_ref(root)?.map_err(|e| match e {
+    Some(path.get_ref(root)?.map_err(|e| path_error(op, e)))
+}
+
+/// The evaluation error of a failed read for operator `op`: a path that selects nothing is
+/// [`EvalError::FieldNotFound`], anything else an error of `op`.
+fn path_error(op: &'static str, e: PathError) -> EvalError {
+    match e {
         PathError::FieldNotFound { path } => EvalError::FieldNotFound { path },
         other => EvalError::op(op, other.to_string()),
-    }))
+    }
 }
 
 pub(super) fn get_field(p: &PathArg, ctx: &EvalContext<'_>) -> Result<Value, EvalError> {
