@@ -295,6 +295,17 @@ impl Expr {
         }
     }
 
+    /// The value of the expression on `doc` as the document, borrowed, when it is a
+    /// constant or a simple constant path of the document (one that selects at most one
+    /// node): the same value and errors as [`eval`](Self::eval), without a clone. `None`
+    /// for any other expression.
+    pub(crate) fn read_document_ref<'a>(
+        &'a self,
+        doc: &'a Value,
+    ) -> Option<Result<&'a Value, EvalError>> {
+        borrowed_operand(&self.node, doc)
+    }
+
     /// Evaluates the expression.
     ///
     /// # Errors

@@ -39,6 +39,22 @@ impl Template {
         Template::of_node(&expr.node, fields)
     }
 
+    /// The template of a map literal with `entries`, or `None` when their keys are not
+    /// strictly increasing (as the keys of a map literal or a flat `@project` are).
+    pub(crate) fn dict(entries: Vec<(Str, Template)>) -> Option<Template> {
+        if !keys_strictly_sorted(entries.iter().map(|(k, _)| k)) {
+            return None;
+        }
+        let (keys, templates) = entries
+            .into_iter()
+            .map(|(k, t)| {
+                let h = key_hash(&k);
+                ((k, h), t)
+            })
+            .unzip();
+        Some(Template::Dict(keys, templates))
+    }
+
     fn of_node(node: &Node, fields: &[Str]) -> Option<Template> {
         Some(match node {
             Node::Const(v) | Node::Literal(v) => Template::Const(v.clone()),

@@ -237,8 +237,8 @@ fn grouped(
     };
     let finish =
         then.map(
-            |(project_node, projection)| match row_templates(&projection, &row_fields) {
-                Some(setters) => Finish::Fill(setters),
+            |(project_node, projection)| match row_template(&projection, &row_fields) {
+                Some(output) => Finish::Fill(output),
                 None => Finish::Project(Box::new(projector(project_node, projection, clock))),
             },
         );
@@ -261,12 +261,8 @@ fn grouped(
         }
         fields.push(key.clone());
         fields.push(values);
-        if let Some(Finish::Fill(setters)) = &finish {
-            let entries = setters
-                .iter()
-                .map(|(k, t)| (Arc::clone(k), t.fill(&fields)))
-                .collect();
-            return Ok(Value::Map(Object::from_interned_entries(entries)));
+        if let Some(Finish::Fill(output)) = &finish {
+            return Ok(output.fill(&fields));
         }
         let entries: Entries = row_fields.iter().cloned().zip(fields).collect();
         let row = Value::Map(Object::from_interned_entries(entries));
@@ -284,9 +280,9 @@ fn grouped(
 
 /// How a group-by finishes its output row when a `@project` runs inside it after it.
 enum Finish {
-    /// The projection's setters, each a template over the row's fields: the output is
-    /// filled in from them, as the projection would build it from the row.
-    Fill(Vec<(Str, Template)>),
+    /// The projection as a map template over the row's fields: the output is filled in
+    /// from them, as the projection would build it from the row.
+    Fill(Template),
     /// Any other projection, applied to the row.
     Project(Box<RowFn>),
 }
@@ -294,18 +290,19 @@ enum Finish {
 /// A function of a group row (a `@project`'s, see [`projector`]).
 type RowFn = dyn Fn(&Value) -> Result<Value, UserError> + Send + Sync;
 
-/// The setters of `projection` as templates over the fields `fields` of the group row, when
-/// it is flat, does not read the clock and every setter only arranges those fields (see
-/// [`Template`]): then it cannot fail, and filling the templates in builds what it builds.
-fn row_templates(projection: &Projection, fields: &[Str]) -> Option<Vec<(Str, Template)>> {
+/// `projection` as a map template over the fields `fields` of the group row, when it is
+/// flat, does not read the clock and every setter only arranges those fields (see
+/// [`Template`]): then it cannot fail, and filling the template in builds what it builds.
+fn row_template(projection: &Projection, fields: &[Str]) -> Option<Template> {
     if projection.is_time_variant() {
         return None;
     }
-    projection
+    let setters = projection
         .flat_setters()?
         .into_iter()
         .map(|(k, e)| Some((Arc::clone(k), Template::of(e, fields)?)))
-        .collect()
+        .collect::<Option<_>>()?;
+    Template::dict(setters)
 }
 
 /// A group's new `values` list (or with `rows`, its `documents` list): `old`, the list in

@@ -29,7 +29,6 @@
 use deltaloop_engine::{CombineFn, JoinSpec, KeyFn, Matched, Operator, ResidualFn};
 use serde_json::{Value as Json, json};
 use smallvec::SmallVec;
-use smol_str::SmolStrBuilder;
 
 use std::sync::Arc;
 
@@ -88,6 +87,9 @@ impl KeyExpr {
         match self {
             KeyExpr::Whole(key) => stage.eval(key, doc, false).map(join_key),
             KeyExpr::Parts(parts) => {
+                if let Some(text) = composite_text_in_place(parts, doc) {
+                    return text.map(Value::String);
+                }
                 let mut values: SmallVec<[Value; 4]> = SmallVec::with_capacity(parts.len());
                 for p in parts {
                     values.push(stage.eval(p, doc, false)?);
@@ -105,26 +107,42 @@ impl KeyExpr {
 /// decimal, a colon, and the string, in order (`["app-1", "ns"]` is `5:app-12:ns`). The
 /// lengths make it injective: the text is read back into exactly one list of strings. Up
 /// to 23 bytes it is stored inline. `None` when a value is not a string.
-fn composite_text(values: &[Value]) -> Option<Text> {
-    let mut text = SmolStrBuilder::new();
+fn composite_text<'a>(values: impl IntoIterator<Item = &'a Value>) -> Option<Text> {
+    let mut text: SmallVec<[u8; 64]> = SmallVec::new();
     for v in values {
         let Value::String(s) = v else {
             return None;
         };
         push_decimal(&mut text, s.len());
-        text.push(':');
-        text.push_str(s);
+        text.push(b':');
+        text.extend_from_slice(s.as_bytes());
     }
-    Some(text.finish())
+    // Always UTF-8: strings, digits and colons.
+    std::str::from_utf8(&text).ok().map(Text::new)
 }
 
 /// Appends `n` in decimal.
-fn push_decimal(text: &mut SmolStrBuilder, n: usize) {
+fn push_decimal(text: &mut SmallVec<[u8; 64]>, n: usize) {
     if n >= 10 {
         push_decimal(text, n / 10);
     }
     // A digit: `n % 10 < 10`.
-    text.push(char::from_digit(u32::try_from(n % 10).unwrap_or(0), 10).unwrap_or('0'));
+    text.push(b'0' + u8::try_from(n % 10).unwrap_or(0));
+}
+
+/// The [`composite_text`] of the values of `parts` on `doc`, read in place when every part
+/// is a simple document path (or a constant): the same text, or the same error (the first
+/// failing part's), as evaluating the parts, without cloning a value. `None` when a part is
+/// not read in place or a value is not a string: the caller then evaluates the parts.
+fn composite_text_in_place(parts: &[Expr], doc: &Value) -> Option<Result<Text, EvalError>> {
+    let mut values: SmallVec<[&Value; 4]> = SmallVec::with_capacity(parts.len());
+    for p in parts {
+        match p.read_document_ref(doc)? {
+            Ok(v) => values.push(v),
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    composite_text(values).map(Ok)
 }
 
 /// One input of an [`equi_join`] site.
@@ -429,6 +447,40 @@ mod tests {
         assert!(matches!(keys[0], Value::String(_)));
         assert!(matches!(keys[4], Value::List(_)));
         assert!(key(r#"{"a": "x"}"#).is_err_and(|e| e.is_field_not_found()));
+    }
+
+    #[test]
+    fn composite_text_read_in_place_should_equal_evaluating_the_parts() {
+        let Ok(Some(parts)) =
+            Expr::compile_json(r#"["$.a", "$.b.c", "$['d.e']"]"#).map(|e| e.path_list_items())
+        else {
+            panic!("paths");
+        };
+        let stage = Stage::new("n", "@join", &Clock::default(), false);
+        for doc in [
+            r#"{"a": "x", "b": {"c": "y"}, "d.e": "z"}"#,
+            r#"{"a": "", "b": {"c": "1:x"}, "d.e": "héllo"}"#,
+            r#"{"a": "x", "b": {"c": 1}, "d.e": "z"}"#,
+            r#"{"a": null, "b": {"c": "y"}, "d.e": "z"}"#,
+            r#"{"a": "x", "b": "c", "d.e": "z"}"#,
+            r#"{"a": "x", "b": {}, "d.e": "z"}"#,
+            r#"{"b": {"c": "y"}}"#,
+            r#"{"a": "x", "b": {"c": "y"}, "d": {"e": "z"}}"#,
+        ] {
+            let doc = Value::from_json_str(doc).unwrap_or_default();
+            let evaluated: Result<Vec<Value>, _> =
+                parts.iter().map(|p| stage.eval(p, &doc, false)).collect();
+            match (composite_text_in_place(&parts, &doc), evaluated) {
+                (Some(Ok(text)), Ok(values)) => {
+                    assert_eq!(Some(text), composite_text(&values), "{doc:?}");
+                }
+                (Some(Err(e)), Err(expected)) => {
+                    assert_eq!(e.to_string(), expected.to_string(), "{doc:?}");
+                }
+                (None, Ok(values)) => assert_eq!(composite_text(&values), None, "{doc:?}"),
+                (got, expected) => panic!("{doc:?}: {got:?} against {expected:?}"),
+            }
+        }
     }
 
     proptest::proptest! {
