@@ -628,15 +628,26 @@ impl Object {
 
     /// The map of `keys` (strictly increasing, each with its [`key_hash`]) and `values`, in
     /// order: what [`from_interned`](Self::from_interned) builds from the pairs, without
-    /// sorting or hashing the keys again. Extra keys or values are ignored.
-    pub(crate) fn from_sorted_keys(keys: &[(Str, u64)], values: SmallVec<[Value; 8]>) -> Object {
-        let entry_sum = keys.iter().zip(&values).fold(0u64, |acc, ((_, h), v)| {
-            acc.wrapping_add(hashed_entry(*h, v))
+    /// sorting or hashing the keys again, and without gathering the values first (each is
+    /// moved into the map as it comes). Extra keys or values are ignored.
+    pub(crate) fn from_sorted_keys<I>(keys: &[(Str, u64)], values: I) -> Object
+    where
+        I: IntoIterator<Item = Value>,
+        I::IntoIter: ExactSizeIterator,
+    {
+        let mut entry_sum = 0u64;
+        let entries = keys.iter().zip(values).map(|((k, h), v)| {
+            entry_sum = entry_sum.wrapping_add(hashed_entry(*h, &v));
+            (Arc::clone(k), v)
         });
-        Object::from_parts(
-            entry_sum,
-            keys.iter().map(|(k, _)| Arc::clone(k)).zip(values),
-        )
+        let mut inner = ThinArc::from_header_and_iter(0, entries);
+        // The map was just built: nothing else holds it, so its header can be written.
+        let written = inner
+            .with_arc_mut(|arc| triomphe::Arc::get_mut(arc).map(|m| *m.header_mut() = entry_sum));
+        match written {
+            Some(()) => Object { inner },
+            None => Object::from_parts(entry_sum, inner.slice.iter().cloned()),
+        }
     }
 
     /// The map of one entry: `key` (with its [`key_hash`]) and `value`.

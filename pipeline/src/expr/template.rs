@@ -111,7 +111,7 @@ impl Template {
             Template::List(items) => Value::list(items.iter().map(|t| t.fill(values)).collect()),
             Template::Dict(keys, templates) => Value::Map(Object::from_sorted_keys(
                 keys,
-                templates.iter().map(|t| t.fill(values)).collect(),
+                templates.iter().map(|t| t.fill(values)),
             )),
         }
     }
