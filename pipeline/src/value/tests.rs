@@ -216,7 +216,7 @@ mod interned_vs_fresh {
             // The builders from sorted, pre-hashed keys build the same maps.
             let sorted: Vec<(Str, u64)> = ma.keys().map(|k| (intern(k), key_hash(k))).collect();
             prop_assert!(keys_strictly_sorted(sorted.iter().map(|(k, _)| k)));
-            let built = Object::from_sorted_keys(&sorted, ma.values().map(|v| Value::Int(*v)).collect());
+            let built = Object::from_sorted_keys(&sorted, ma.values().map(|v| Value::Int(*v)));
             prop_assert_eq!(&built, &ai);
             prop_assert_eq!(built.hash64(), ai.hash64());
             if let Some((k, v)) = ma.iter().next() {
