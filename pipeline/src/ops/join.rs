@@ -316,13 +316,12 @@ impl Combiner {
         match self {
             Combiner::Merge => merge(l, r),
             Combiner::Pair(keys, swapped) => {
-                let values: SmallVec<[Value; 8]> = if *swapped {
-                    smallvec::smallvec![r.clone(), l.clone()]
-                } else {
-                    smallvec::smallvec![l.clone(), r.clone()]
-                };
+                let (first, second) = if *swapped { (r, l) } else { (l, r) };
                 // Two distinct participants: the keys are strictly sorted (see `combiner`).
-                Ok(Value::Map(Object::from_sorted_keys(keys, values)))
+                Ok(Value::Map(Object::from_sorted_keys(
+                    keys,
+                    [first.clone(), second.clone()],
+                )))
             }
             Combiner::IntoLeft(ns) => match l {
                 Value::Map(m) => {
